@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WEB_PORT ?= 8000
+export WEB_PORT
+
+.PHONY: run test setup lint format messages clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(BIN)/.installed
+	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; else echo "msgfmt missing (apt-get install gettext): pages stay in English"; fi
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py createcachetable
+
+run: setup
+	@echo ""
+	@echo "  OnAir is starting at http://127.0.0.1:$(WEB_PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo ""
+	$(BIN)/honcho start
+
+test: $(BIN)/.installed
+	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi
+	ONAIR_VAR_DIR=$${ONAIR_VAR_DIR:-$(CURDIR)/var/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: $(BIN)/.installed
+	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=tests
+	$(BIN)/python manage.py makemessages -d djangojs -l fr --ignore=.venv --ignore=tests --ignore=staticfiles
+
+clean:
+	rm -rf $(VENV) var test-output staticfiles

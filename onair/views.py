@@ -1,0 +1,26 @@
+"""Project-level pages: rules, privacy, and the styled error pages."""
+
+from django.http import HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+
+
+def rules(request):
+    return render(request, "pages/rules.html")
+
+
+def privacy(request):
+    return render(request, "pages/privacy.html")
+
+
+def error_404(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def error_403(request, exception=None):
+    return render(request, "errors/403.html", status=403)
+
+
+def error_500(request):
+    # Rendered without the request: no context processor may touch a broken database.
+    return HttpResponseServerError(loader.render_to_string("errors/500.html"))
