@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 WEB_PORT ?= 8000
-export WEB_PORT
+X_EMULATOR_PORT ?= 8001
+export WEB_PORT X_EMULATOR_PORT
 
 .PHONY: run test setup lint format messages clean
 

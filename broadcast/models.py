@@ -29,6 +29,7 @@ class Broadcast(models.Model):
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     state = models.CharField(max_length=8, choices=State.choices, default=State.CREATED)
+    tell_followers = models.BooleanField(_("tell my followers on X"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

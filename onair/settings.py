@@ -97,7 +97,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
 ]
 
-ROOT_URLCONF = "onair.urls"
+# The X emulator runs as its own process (xemulator/asgi.py) with its own URLconf, at
+# X's real paths, so that the app reaches it over real HTTP exactly as it reaches X.
+ROOT_URLCONF = env("ONAIR_URLCONF", "onair.urls")
 ASGI_APPLICATION = "onair.asgi.application"
 SITE_ID = 1
 
@@ -183,6 +185,28 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "onair.tasks.beat_heartbeat", "schedule": 10.0},
 }
 
+# --- X (Twitter) ----------------------------------------------------------------------
+# With X_CLIENT_ID/X_CLIENT_SECRET set, real X is used and the emulator is off. Without
+# them, the bundled emulator (`xemulator`, its own process on X_EMULATOR_PORT) stands in.
+X_CLIENT_ID = env("X_CLIENT_ID")
+X_CLIENT_SECRET = env("X_CLIENT_SECRET")
+XEMULATOR_ENABLED = not X_CLIENT_ID and env_bool("XEMULATOR_ENABLED", default=True)
+X_EMULATOR_PORT = int(env("X_EMULATOR_PORT", 8001))
+_emulator_base = f"http://127.0.0.1:{X_EMULATOR_PORT}"
+X_AUTH_BASE = env("X_AUTH_BASE", _emulator_base if XEMULATOR_ENABLED else "https://x.com").rstrip(
+    "/"
+)
+X_API_BASE = env("X_API_BASE", _emulator_base if XEMULATOR_ENABLED else "https://api.x.com").rstrip(
+    "/"
+)
+if XEMULATOR_ENABLED:
+    # The emulator's own registered client: development credentials, not a secret.
+    X_CLIENT_ID = env("XEMULATOR_CLIENT_ID", "onair-dev-client")
+    X_CLIENT_SECRET = env("XEMULATOR_CLIENT_SECRET", "onair-dev-secret")
+X_SCOPES = ["tweet.read", "users.read", "tweet.write", "offline.access"]
+X_HTTP_TIMEOUT = float(env("X_HTTP_TIMEOUT", 10))
+X_DAILY_POST_CAP = int(env("X_DAILY_POST_CAP", 500))
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -245,7 +269,8 @@ CONTENT_SECURITY_POLICY = {
         "media-src": ["'self'", "blob:"],
         "connect-src": ["'self'", "ws:", "wss:"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", *env_list("CSP_FORM_ACTION_EXTRA", [])],
+        # Signing in with X submits a form that redirects to X's authorize page.
+        "form-action": ["'self'", X_AUTH_BASE],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
     }

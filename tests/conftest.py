@@ -73,6 +73,12 @@ def test_database_url():
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+# One X emulator port per test session; every child process is pointed at it.
+X_EMULATOR_PORT = free_port()
+settings.X_EMULATOR_PORT = X_EMULATOR_PORT
+settings.X_AUTH_BASE = settings.X_API_BASE = f"http://127.0.0.1:{X_EMULATOR_PORT}"
+
+
 def service_env(**extra):
     """Environment for a child process that shares this test session's database,
     broker and Redis, with production-like settings (DEBUG off)."""
@@ -90,6 +96,9 @@ def service_env(**extra):
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
             "ONAIR_VAR_DIR": str(settings.VAR_DIR),
+            "X_EMULATOR_PORT": str(X_EMULATOR_PORT),
+            "X_AUTH_BASE": f"http://127.0.0.1:{X_EMULATOR_PORT}",
+            "X_API_BASE": f"http://127.0.0.1:{X_EMULATOR_PORT}",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -135,21 +144,12 @@ class Process:
 
 
 class DaphneServer:
-    def __init__(self, tmp_dir, name="web", **env):
-        self.port = free_port()
+    def __init__(self, tmp_dir, name="web", app="onair.asgi:application", port=None, **env):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.process = Process(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "onair.asgi:application",
-            ],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app],
             service_env(PUBLIC_URL=self.url, **env),
             Path(tmp_dir) / f"{name}.log",
         )
@@ -215,8 +215,22 @@ def redis_url():
 
 
 @pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One Daphne process serving the test database over real HTTP and WebSockets."""
+def x_emulator_process(django_db_setup, tmp_path_factory):
+    """The X emulator in its own Daphne process, on the test database, at X's paths."""
+    server = DaphneServer(
+        tmp_path_factory.mktemp("xemulator"),
+        name="xemulator",
+        app="xemulator.asgi:application",
+        port=X_EMULATOR_PORT,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, x_emulator_process, tmp_path_factory):
+    """One Daphne process serving the test database over real HTTP and WebSockets,
+    talking to the X emulator over real HTTP."""
     server = DaphneServer(tmp_path_factory.mktemp("daphne"))
     yield server
     server.stop()
