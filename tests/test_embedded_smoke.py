@@ -22,10 +22,16 @@ def fetch(url):
 
 
 def test_make_run_serves_home_page_with_worker_and_beat(tmp_path):
-    port = free_port()
+    port, x_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env = {k: v for k, v in env.items() if not k.startswith(("CELERY_", "DJANGO_"))}
-    env.update({"ONAIR_VAR_DIR": str(tmp_path / "var"), "WEB_PORT": str(port)})
+    env.update(
+        {
+            "ONAIR_VAR_DIR": str(tmp_path / "var"),
+            "WEB_PORT": str(port),
+            "X_EMULATOR_PORT": str(x_port),
+        }
+    )
     run = Process(["make", "run"], env, tmp_path / "make-run.log")
     try:
         base = f"http://127.0.0.1:{port}"
@@ -50,8 +56,13 @@ def test_make_run_serves_home_page_with_worker_and_beat(tmp_path):
         assert health["checks"]["channel_layer"]["backend"] == "InMemoryChannelLayer"
         assert health["checks"]["broker"]["transport"] == "sqlite-broker"
         output = run.output()
-        for name in ("web.1", "worker.1", "beat.1"):
+        for name in ("web.1", "worker.1", "beat.1", "xemulator.1"):
             assert name in output
+        wait_for(
+            lambda: fetch(f"http://127.0.0.1:{x_port}/healthz")[0] == 200,
+            timeout=30,
+            what="the X emulator process",
+        )
         assert f"http://127.0.0.1:{port}/" in output
     finally:
         run.stop(timeout=20)
