@@ -264,6 +264,16 @@ def screenshot_dir():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _ci_runs_on_real_services():
+    """CI must exercise PostgreSQL and Redis, never fall back to the embedded defaults."""
+    if IN_CI:
+        assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), (
+            "CI=true but DATABASE_URL does not point at PostgreSQL"
+        )
+        assert settings.REDIS_URL, "CI=true but REDIS_URL is not set"
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cache_table(django_db_setup, django_db_blocker):
     """The database cache backend needs its table in the test database too."""
     from django.core.management import call_command
