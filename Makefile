@@ -23,7 +23,7 @@ run: setup
 	@echo ""
 	@echo "  OnAir is starting at http://127.0.0.1:$(WEB_PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	$(BIN)/honcho start
+	$(BIN)/honcho -f Procfile.dev start
 
 test: $(BIN)/.installed
 	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi

@@ -11,6 +11,10 @@ class User(AbstractUser):
     handle = models.CharField(_("X handle"), max_length=32, blank=True, db_index=True)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    # When the X account was made (X's created_at): chat's "established only" mode needs it.
+    x_created_at = models.DateTimeField(_("X account created"), null=True, blank=True)
+    # Asked once at the first sign-in with X; decides chat (13+) and broadcast (18+).
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
 
     def __str__(self):
         return f"@{self.handle}" if self.handle else self.username
@@ -18,3 +22,18 @@ class User(AbstractUser):
     @property
     def name_for_display(self):
         return self.display_name or self.handle or self.username
+
+
+class RefusedXAccount(models.Model):
+    """An X account refused at sign-in for age. Only a keyed hash of its X id is kept,
+    enough to refuse it again at once, nothing that names the person."""
+
+    x_id_hash = models.CharField(max_length=64, unique=True)
+    refused_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refused X account")
+        verbose_name_plural = _("refused X accounts")
+
+    def __str__(self):
+        return self.x_id_hash[:12]

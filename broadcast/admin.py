@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from broadcast import services
 from broadcast.models import Broadcast
 
 
@@ -8,4 +11,33 @@ class BroadcastAdmin(admin.ModelAdmin):
     list_display = ("title", "owner", "state", "visibility", "started_at", "peak_viewers")
     list_filter = ("state", "visibility")
     search_fields = ("title", "slug", "owner__handle")
-    readonly_fields = ("slug", "created_at", "started_at", "ended_at", "peak_viewers")
+    # State changes go through services.end_broadcast (the action below), never by hand.
+    readonly_fields = (
+        "slug",
+        "owner",
+        "state",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "end_reason",
+        "peak_viewers",
+        "last_media_at",
+    )
+    actions = ["end_now"]
+
+    @admin.action(description=_("End the selected broadcasts now"), permissions=["change"])
+    def end_now(self, request, queryset):
+        ended = sum(
+            services.end_broadcast(
+                broadcast=broadcast, reason=services.EndReason.ADMIN, by=request.user
+            )
+            for broadcast in queryset.exclude(state=Broadcast.State.ENDED)
+        )
+        self.message_user(
+            request,
+            ngettext("%d broadcast ended.", "%d broadcasts ended.", ended) % ended,
+            messages.SUCCESS,
+        )
+
+
+from broadcast import posting_admin  # noqa: E402, F401 (registers the read-only XPost admin)

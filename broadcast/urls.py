@@ -5,5 +5,9 @@ from broadcast import views
 app_name = "broadcast"
 
 urlpatterns = [
+    path("live/", views.go_live, name="go_live"),
     path("b/<str:slug>/", views.watch, name="watch"),
+    path("b/<str:slug>/end", views.end, name="end"),
+    path("api/broadcasts/<str:slug>", views.broadcast_api, name="api"),
+    path("u/<str:handle>/", views.broadcaster, name="broadcaster"),
 ]

@@ -1,13 +1,198 @@
-from django.shortcuts import get_object_or_404, render
+"""HTTP side of broadcasting: home, go-live page, watch page, the broadcaster's page and
+the JSON state. Thin: the rules live in services and selectors."""
 
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from broadcast import selectors, services
 from broadcast.models import Broadcast
-from broadcast.selectors import live_public_broadcasts
+
+
+def _publisher_urls(request, broadcast):
+    """Where publisher.js sends a broadcast, ends it, and where viewers watch it."""
+    return {
+        "slug": broadcast.slug,
+        "publish_path": f"/ws/b/{broadcast.slug}/publish/",
+        "end_url": reverse("broadcast:end", kwargs={"slug": broadcast.slug}),
+        "watch_url": request.build_absolute_uri(broadcast.get_absolute_url()),
+    }
 
 
 def home(request):
-    return render(request, "broadcast/home.html", {"broadcasts": live_public_broadcasts()[:50]})
+    return render(
+        request, "broadcast/home.html", {"broadcasts": selectors.live_public_broadcasts()[:50]}
+    )
 
 
+def player_strings():
+    """What player.js says, translated here: static JS has no catalogue of its own."""
+    return {
+        "created": _("Not started yet. The video starts by itself when the broadcaster goes live."),
+        "connecting": _("Connecting…"),
+        "live": _("Live"),
+        "waiting": _("Waiting for the picture…"),
+        "reconnecting": _("Reconnecting to the broadcaster…"),
+        "ended": _("This broadcast has ended."),
+        "lost": _("Connection lost. Trying again…"),
+        "unsupported": _(
+            "This browser cannot play live video (no Media Source Extensions). "
+            "Try a recent Chrome, Edge, Firefox, or Safari on iOS 17.1 or later."
+        ),
+        "not_found": _("This broadcast does not exist."),
+        "too_many": _(
+            "Too many players are open from your network. Close some; this one starts "
+            "by itself when a place is free."
+        ),
+        "viewers": _("watching"),
+    }
+
+
+@never_cache
 def watch(request, slug):
     broadcast = get_object_or_404(Broadcast.objects.select_related("owner"), slug=slug)
-    return render(request, "broadcast/watch.html", {"broadcast": broadcast})
+    return render(
+        request,
+        "broadcast/watch.html",
+        {
+            "broadcast": broadcast,
+            "player_strings": player_strings(),
+            "is_owner": request.user.is_authenticated and request.user.pk == broadcast.owner_id,
+        },
+    )
+
+
+class GoLiveForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=140, strip=True)
+    visibility = forms.ChoiceField(
+        label=gettext_lazy("Who can find it"),
+        choices=Broadcast.Visibility.choices,
+        initial=Broadcast.Visibility.PUBLIC,
+    )
+    tell_followers = forms.BooleanField(
+        label=gettext_lazy("Tell my followers on X"), required=False, initial=True
+    )
+
+
+def publisher_strings():
+    return {
+        "unsupported": _(
+            "This browser cannot broadcast: it lacks MediaRecorder with WebM (VP8/Opus) or "
+            "WebSockets. Try a recent Chrome, Edge or Firefox."
+        ),
+        "denied": _(
+            "Camera or microphone access was refused. Allow them in your browser's site "
+            "settings, then reload this page."
+        ),
+        "missing": _("No camera or microphone was found. Plug one in, then reload this page."),
+        "busy": _("The camera or microphone is in use by another application."),
+        "device_error": _("The camera or microphone could not be started."),
+        "ready": _("Ready"),
+        "starting": _("Starting…"),
+        "connecting": _("Connecting…"),
+        "live": _("Live"),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "weak": _("Your connection is weak: the quality was lowered to keep the delay short."),
+        "skipping": _("Your connection cannot keep up: some video was skipped."),
+        "ended": _("Your broadcast has ended."),
+        "already_publishing": _("This broadcast is already being sent from another tab or device."),
+        "take_over": _("Send from here instead"),
+        "resume": _(
+            "You have a broadcast that is live or about to start. Send it from this page, "
+            "or start a new one below instead."
+        ),
+        "taken_over": _("This broadcast is now being sent from another tab or device."),
+        "not_allowed": _("You cannot go live from this account."),
+        "bad_media": _("The server could not read the video this browser sent."),
+        "start_failed": _("The broadcast could not be started. Try again."),
+        "camera": _("Camera"),
+        "microphone": _("Microphone"),
+    }
+
+
+@login_required
+@never_cache
+def go_live(request):
+    """GET: the broadcaster page. POST (from publisher.js): create the broadcast, live."""
+    allowed = services.user_may_broadcast(request.user)
+    if request.method == "POST":
+        if not allowed:
+            return JsonResponse(
+                {"type": "error", "code": "not_allowed", "message": _("You cannot go live.")},
+                status=403,
+            )
+        form = GoLiveForm(request.POST)
+        if not form.is_valid():
+            return JsonResponse(
+                {"type": "error", "code": "invalid", "errors": form.errors.get_json_data()},
+                status=400,
+            )
+        broadcast = services.create_broadcast(owner=request.user, **form.cleaned_data)
+        return JsonResponse(_publisher_urls(request, broadcast), status=201)
+    live = selectors.current_broadcast_of(request.user)
+    resume = live and {
+        **_publisher_urls(request, live),
+        "started_at": live.started_at.isoformat() if live.started_at else None,
+    }
+    return render(
+        request,
+        "broadcast/go_live.html",
+        {
+            "form": GoLiveForm(),
+            "allowed": allowed,
+            "publisher_strings": publisher_strings(),
+            "xpost_module": static("js/xpost_status.js"),
+            "live_broadcast": live,
+            "resume": resume,
+        },
+    )
+
+
+@require_POST
+def end(request, slug):
+    """The End button's fallback when the publish socket is down."""
+    broadcast = get_object_or_404(Broadcast, slug=slug)
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    services.end_broadcast_by_owner(broadcast=broadcast, user=request.user)
+    return JsonResponse({"slug": slug, "state": Broadcast.State.ENDED})
+
+
+@require_GET
+@never_cache
+def broadcast_api(request, slug):
+    broadcast = selectors.broadcast_by_slug(slug)
+    if broadcast is None:
+        return JsonResponse(
+            {"type": "error", "code": "not_found", "message": _("No such broadcast.")}, status=404
+        )
+    return JsonResponse(selectors.broadcast_state(broadcast))
+
+
+def broadcaster(request, handle):
+    """/u/<handle>/: the live broadcast if there is one, else when they were last live."""
+    user = (
+        get_user_model()
+        .objects.filter(handle__iexact=handle, is_active=True)
+        .order_by("-last_login")
+        .first()
+    )
+    if user is None:
+        raise Http404
+    live = selectors.live_broadcast_of(user)
+    if live is not None and live.visibility != Broadcast.Visibility.PUBLIC and request.user != user:
+        live = None
+    return render(
+        request,
+        "broadcast/broadcaster.html",
+        {"profile_user": user, "live": live, "last": selectors.last_broadcast_of(user)},
+    )

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    # Loads the X provider; SOCIALACCOUNT_PROVIDERS swaps in accounts.x_provider's class.
+    "allauth.socialaccount.providers.twitter_oauth2",
     "accounts",
     "broadcast",
     "chat",
@@ -183,7 +185,17 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "onair.tasks.beat_heartbeat", "schedule": 10.0},
+    "end-idle-broadcasts": {"task": "broadcast.end_idle_broadcasts", "schedule": 10.0},
+    "sweep-x-posts": {"task": "broadcast.sweep_x_posts", "schedule": 15.0},
 }
+
+# --- Media (broadcast/hub.py, broadcast/services.py) ------------------------------------
+# Seconds without media before a live broadcast ends as "broadcaster disconnected".
+BROADCAST_IDLE_TIMEOUT = int(env("BROADCAST_IDLE_TIMEOUT", 30))
+# Prefix of the hub's Redis keys and pub/sub channels (Redis mode).
+MEDIA_REDIS_PREFIX = env("MEDIA_REDIS_PREFIX", "onair:media")
+# Open watch sockets per client IP address, over every process (refused with 4429).
+MEDIA_MAX_WATCH_PER_IP = int(env("MEDIA_MAX_WATCH_PER_IP", 20))
 
 # --- X (Twitter) ----------------------------------------------------------------------
 # With X_CLIENT_ID/X_CLIENT_SECRET set, real X is used and the emulator is off. Without
@@ -206,15 +218,43 @@ if XEMULATOR_ENABLED:
 X_SCOPES = ["tweet.read", "users.read", "tweet.write", "offline.access"]
 X_HTTP_TIMEOUT = float(env("X_HTTP_TIMEOUT", 10))
 X_DAILY_POST_CAP = int(env("X_DAILY_POST_CAP", 500))
+# Go-live posts one user may have made (or queued) in the last hour.
+X_USER_POSTS_PER_HOUR = int(env("X_USER_POSTS_PER_HOUR", 6))
+# Posting retries: backoff base, how long a post may keep trying, when a `posting` record
+# is presumed abandoned by a dead worker (longer than any one attempt can last).
+X_POST_RETRY_BASE_S = float(env("X_POST_RETRY_BASE_S", 1.0))
+X_POST_DEADLINE_S = float(env("X_POST_DEADLINE_S", 600))
+X_POST_STALE_S = float(env("X_POST_STALE_S", 3 * X_HTTP_TIMEOUT + 5))
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
-LOGIN_URL = "home"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# X is the only sign-in for users (Django admin keeps its own login for staff).
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.XSocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = True
+SOCIALACCOUNT_REQUESTS_TIMEOUT = X_HTTP_TIMEOUT
+SOCIALACCOUNT_PROVIDERS = {
+    "twitter_oauth2": {
+        "provider_class": "accounts.x_provider.provider.XProvider",
+        "SCOPE": X_SCOPES,
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [{"client_id": X_CLIENT_ID or "", "secret": X_CLIENT_SECRET or ""}],
+    }
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -265,9 +305,12 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "https:"],
+        # X serves avatars over https; the emulator serves them from its own origin.
+        "img-src": ["'self'", "data:", "https:", *([X_API_BASE] if XEMULATOR_ENABLED else [])],
         "media-src": ["'self'", "blob:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        # Our own WebSockets only ('self' covers ws/wss of this origin in current browsers;
+        # the explicit origin is for those that do not).
+        "connect-src": ["'self'", PUBLIC_URL.replace("http", "ws", 1)],
         "frame-ancestors": ["'none'"],
         # Signing in with X submits a form that redirects to X's authorize page.
         "form-action": ["'self'", X_AUTH_BASE],

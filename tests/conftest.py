@@ -236,14 +236,6 @@ def live_server_process(django_db_setup, x_emulator_process, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, tmp_path_factory):
-    """A real Celery worker process on this session's broker and test database."""
-    worker = CeleryWorker(tmp_path_factory.mktemp("celery"))
-    yield worker
-    worker.stop()
-
-
 @pytest.fixture(scope="module")
 def browser():
     """Module-scoped: Playwright's sync API holds an event loop in this thread while it

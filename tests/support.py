@@ -13,3 +13,18 @@ def wait_for(condition, *, timeout=10.0, interval=0.05, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def years_ago(years, *, days=0, today=None):
+    """The date `years` years and `days` days before today (timezone.localdate(), UTC, as
+    the code counts ages); 29 February falls back to 28 February in a year without one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    try:
+        then = today.replace(year=today.year - years)
+    except ValueError:  # 29 February -> 28 February
+        then = today.replace(year=today.year - years, day=28)
+    return then - timedelta(days=days)

@@ -1,0 +1,340 @@
+// The chat panel (templates/chat/_panel.html). Protocol: docs/protocol.md, "Chat".
+// Nothing a user typed is ever parsed as HTML: every node is built with textContent,
+// and only http(s) links become <a> elements.
+
+const MAX_SHOWN = 300;
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+function safeLink(candidate) {
+  // Trailing punctuation is usually the sentence, not the link.
+  const trimmed = candidate.replace(/[.,;:!?)\]]+$/, "");
+  try {
+    const url = new URL(trimmed);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    return { href: url.href, text: trimmed };
+  } catch {
+    return null;
+  }
+}
+
+// Text -> nodes: plain text nodes and, for http(s) URLs, safe anchors.
+export function renderText(text) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const link = safeLink(match[0]);
+    if (!link) continue;
+    if (match.index > last) fragment.append(document.createTextNode(text.slice(last, match.index)));
+    const a = document.createElement("a");
+    a.href = link.href;
+    a.rel = "nofollow noopener ugc";
+    a.target = "_blank";
+    a.textContent = link.text;
+    fragment.append(a);
+    last = match.index + link.text.length;
+  }
+  if (last < text.length) fragment.append(document.createTextNode(text.slice(last)));
+  return fragment;
+}
+
+class ChatPanel {
+  constructor(root) {
+    this.root = root;
+    this.t = root.dataset;
+    this.log = root.querySelector("[data-chat-log]");
+    this.status = root.querySelector("[data-chat-status]");
+    this.presence = root.querySelector("[data-chat-presence]");
+    this.modesLine = root.querySelector("[data-chat-modes]");
+    this.notice = root.querySelector("[data-chat-notice]");
+    this.form = root.querySelector("[data-chat-form]");
+    this.input = root.querySelector("[data-chat-input]");
+    this.postToX = root.querySelector("[data-chat-x]");
+    this.mod = root.querySelector("[data-chat-mod]");
+    this.held = root.querySelector("[data-chat-held]");
+    this.filters = root.querySelector("[data-chat-filters]");
+    this.lastSeq = null;
+    this.role = "anonymous";
+    this.items = new Map();
+    this.retryDelay = 1000;
+    this.noticeTimer = null;
+    this.nextRef = 1;
+    this.bind();
+    this.connect();
+  }
+
+  bind() {
+    this.form?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this.input.value;
+      if (!text.trim()) return;
+      this.send({ type: "send", text, post_to_x: Boolean(this.postToX?.checked) });
+    });
+    this.root.querySelector("[data-chat-slow]")?.addEventListener("change", (event) => {
+      this.send({ type: "set_mode", slow_mode_seconds: Number(event.target.value) });
+    });
+    this.root.querySelector("[data-chat-enabled]")?.addEventListener("change", (event) => {
+      this.send({ type: "set_mode", chat_enabled: event.target.checked });
+    });
+    this.root.querySelector("[data-chat-established]")?.addEventListener("change", (event) => {
+      this.send({ type: "set_mode", established_only: event.target.checked });
+    });
+    this.root.querySelector("[data-chat-add-mod]")?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const field = event.target.elements.handle;
+      this.send({ type: "add_moderator", handle: field.value });
+      field.value = "";
+    });
+    this.root.querySelector("[data-chat-add-filter]")?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const field = event.target.elements.phrase;
+      this.send({ type: "add_filter", phrase: field.value });
+      field.value = "";
+    });
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const resume = this.lastSeq === null ? "" : `?after_seq=${this.lastSeq}`;
+    this.socket = new WebSocket(`${scheme}//${location.host}${this.t.wsPath}${resume}`);
+    this.socket.addEventListener("open", () => {
+      this.retryDelay = 1000;
+      this.status.textContent = "";
+      this.root.dataset.connection = "open";
+    });
+    this.socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
+    this.socket.addEventListener("close", () => {
+      this.root.dataset.connection = "closed";
+      this.status.textContent = this.t.tReconnecting;
+      setTimeout(() => this.connect(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 15000);
+    });
+  }
+
+  send(frame) {
+    if (this.socket?.readyState !== WebSocket.OPEN) return;
+    this.socket.send(JSON.stringify({ ...frame, ref: this.nextRef++ }));
+  }
+
+  onFrame(frame) {
+    switch (frame.type) {
+      case "hello":
+        this.userId = frame.user_id;
+        this.setRole(frame.role);
+        this.showModes(frame.modes);
+        if (frame.filters) this.showFilters(frame.filters);
+        break;
+      case "history":
+        this.log.replaceChildren();
+        this.items.clear();
+        for (const event of frame.events) this.apply(event);
+        this.lastSeq = frame.last_seq;
+        this.scrollToEnd(true);
+        break;
+      case "events":
+        this.onEvents(frame.events);
+        break;
+      case "presence":
+        this.presence.textContent = `${frame.count} ${this.t.tViewers}`;
+        break;
+      case "ack":
+        this.input.value = "";
+        if (frame.held) this.showNotice(this.t.tHeld);
+        else if (frame.x_post === "requested") this.showNotice(this.t.tXRequested);
+        break;
+      case "error":
+      case "notice":
+        this.showError(frame);
+        break;
+      case "resync":
+        this.send({ type: "sync", after_seq: this.lastSeq });
+        break;
+      case "role":
+        this.setRole(frame.role);
+        break;
+      case "held_list":
+        this.held.replaceChildren(...frame.messages.map((m) => this.heldItem(m)));
+        break;
+      case "held":
+        this.held.append(this.heldItem(frame.message));
+        break;
+      case "held_resolved":
+        this.held.querySelector(`[data-id="${Number(frame.id)}"]`)?.remove();
+        break;
+      case "ok":
+        if (frame.phrases) this.showFilters(frame.phrases);
+        break;
+      default:
+        break;
+    }
+  }
+
+  onEvents(events) {
+    const atEnd = this.isAtEnd();
+    for (const event of events) {
+      if (this.lastSeq !== null && event.seq <= this.lastSeq) continue;
+      if (this.lastSeq !== null && event.seq !== this.lastSeq + 1) {
+        // A gap should never happen; if it does, ask (once) for everything after what we have.
+        if (!this.syncing) this.send({ type: "sync", after_seq: this.lastSeq });
+        this.syncing = true;
+        return;
+      }
+      this.syncing = false;
+      this.apply(event);
+      this.lastSeq = event.seq;
+    }
+    this.scrollToEnd(atEnd);
+  }
+
+  apply(event) {
+    if (event.type === "message") {
+      const item = this.messageItem(event);
+      this.items.set(event.id, item);
+      this.log.append(item);
+      while (this.log.children.length > MAX_SHOWN) {
+        const first = this.log.firstElementChild;
+        this.items.delete(Number(first.dataset.id));
+        first.remove();
+      }
+    } else if (event.type === "delete") {
+      const item = this.items.get(event.id);
+      if (item) {
+        item.classList.add("chat-deleted");
+        item.querySelector(".chat-text").replaceChildren(document.createTextNode(this.t.tDeleted));
+        item.querySelector(".chat-actions")?.remove();
+      }
+    } else if (event.type === "mode") {
+      this.showModes(event.modes);
+    }
+  }
+
+  messageItem(event) {
+    const item = document.createElement("li");
+    item.className = "chat-message";
+    item.dataset.id = String(event.id);
+    item.dataset.seq = String(event.seq);
+    const author = document.createElement("span");
+    author.className = "chat-author";
+    author.textContent = event.user.name;
+    author.title = `@${event.user.handle}`;
+    const text = document.createElement("span");
+    text.className = "chat-text";
+    text.append(renderText(event.text));
+    item.append(author, document.createTextNode(" "), text);
+    if (this.isModerator()) item.append(this.actions(event));
+    return item;
+  }
+
+  actions(event) {
+    const box = document.createElement("span");
+    box.className = "chat-actions";
+    const button = (label, frame, extraClass) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = `chat-action ${extraClass}`;
+      b.textContent = label;
+      b.addEventListener("click", () => this.send(frame));
+      return b;
+    };
+    box.append(button(this.t.tDelete, { type: "delete", id: event.id }, "chat-action-delete"));
+    if (event.user.id !== this.userId) {
+      box.append(button(this.t.tTimeout, { type: "timeout", user_id: event.user.id, seconds: 600 }, "chat-action-timeout"));
+      box.append(button(this.t.tBan, { type: "ban", user_id: event.user.id }, "chat-action-ban"));
+    }
+    return box;
+  }
+
+  heldItem(message) {
+    const item = document.createElement("li");
+    item.dataset.id = String(message.id);
+    const who = document.createElement("strong");
+    who.textContent = message.user.name;
+    const text = document.createElement("span");
+    text.className = "chat-text";
+    text.append(document.createTextNode(` ${message.text} `));
+    const reason = document.createElement("em");
+    reason.className = "chat-held-reason";
+    reason.textContent = message.reason;
+    const approve = document.createElement("button");
+    approve.type = "button";
+    approve.className = "btn btn-small btn-ghost";
+    approve.textContent = this.t.tApprove;
+    approve.addEventListener("click", () => this.send({ type: "approve", id: message.id }));
+    const reject = document.createElement("button");
+    reject.type = "button";
+    reject.className = "btn btn-small btn-ghost";
+    reject.textContent = this.t.tReject;
+    reject.addEventListener("click", () => this.send({ type: "reject", id: message.id }));
+    item.append(who, text, reason, approve, reject);
+    return item;
+  }
+
+  showFilters(phrases) {
+    if (!this.filters) return;
+    this.filters.replaceChildren(
+      ...phrases.map((phrase) => {
+        const item = document.createElement("li");
+        item.textContent = `${phrase} `;
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "btn btn-small btn-ghost";
+        remove.textContent = this.t.tRemove;
+        remove.addEventListener("click", () => this.send({ type: "remove_filter", phrase }));
+        item.append(remove);
+        return item;
+      }),
+    );
+  }
+
+  setRole(role) {
+    this.role = role;
+    this.root.dataset.role = role;
+    this.mod.hidden = !this.isModerator();
+    const ownerTools = this.root.querySelector("[data-chat-owner-tools]");
+    if (ownerTools) ownerTools.hidden = role !== "broadcaster";
+  }
+
+  isModerator() {
+    return this.role === "broadcaster" || this.role === "moderator";
+  }
+
+  showModes(modes) {
+    const parts = [];
+    if (!modes.chat_enabled) parts.push(this.t.tChatOff);
+    if (modes.slow_mode_seconds) parts.push(this.t.tSlow.replace("%s", modes.slow_mode_seconds));
+    if (modes.established_only) parts.push(this.t.tEstablished);
+    this.modesLine.textContent = parts.join(" ");
+    this.modesLine.hidden = parts.length === 0;
+    const slow = this.root.querySelector("[data-chat-slow]");
+    if (slow) slow.value = String(modes.slow_mode_seconds);
+    const enabled = this.root.querySelector("[data-chat-enabled]");
+    if (enabled) enabled.checked = modes.chat_enabled;
+    const established = this.root.querySelector("[data-chat-established]");
+    if (established) established.checked = modes.established_only;
+  }
+
+  showError(frame) {
+    let text = frame.message || frame.code;
+    if (frame.retry_after) text += ` ${this.t.tRetry.replace("%s", Math.ceil(frame.retry_after))}`;
+    this.showNotice(text, frame.code);
+  }
+
+  showNotice(text, code = "") {
+    this.notice.textContent = text;
+    this.notice.dataset.code = code;
+    this.notice.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      this.notice.hidden = true;
+    }, 8000);
+  }
+
+  isAtEnd() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
+  }
+
+  scrollToEnd(wasAtEnd) {
+    if (wasAtEnd) this.log.scrollTop = this.log.scrollHeight;
+  }
+}
+
+for (const root of document.querySelectorAll("[data-chat]")) new ChatPanel(root);
