@@ -78,6 +78,8 @@ def prepare_site(var_dir):
             "STATIC_MANIFEST": "0",
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "WARNING",
+            # Every load-client viewer comes from 127.0.0.1: lift the per-address cap.
+            "MEDIA_MAX_WATCH_PER_IP": "100000",
         }
     )
     os.environ.pop("DATABASE_URL", None)

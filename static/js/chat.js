@@ -190,6 +190,9 @@ class ChatPanel {
       const item = this.messageItem(event);
       this.items.set(event.id, item);
       this.log.append(item);
+      // A catch-up may carry a message already deleted: its text was blanked at the
+      // source, so show it as deleted at once.
+      if (event.deleted) this.apply({ type: "delete", id: event.id });
       while (this.log.children.length > MAX_SHOWN) {
         const first = this.log.firstElementChild;
         this.items.delete(Number(first.dataset.id));
