@@ -1,11 +1,14 @@
 """Tasks are sent to a real worker process, never run eagerly, in both broker modes."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 from celery import Celery
 
-from tests.conftest import CeleryWorker
+from tests.conftest import ROOT, CeleryWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,15 +26,29 @@ def round_trip(broker_url, backend_url):
 def test_task_runs_on_a_real_worker_with_the_embedded_broker(tmp_path):
     broker = f"sqlite-broker+sqlite:///{tmp_path / 'broker.sqlite3'}"
     backend = f"db+sqlite:///{tmp_path / 'results.sqlite3'}"
-    import onair.broker  # noqa: F401  (the client needs the transport alias too)
-
     worker = CeleryWorker(tmp_path, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=backend)
+    # The client runs in its own process: kombu's SQL transport keeps module-level state
+    # that would otherwise leak into this test process's own Celery app.
+    script = (
+        "import json, os, sys; import onair.broker; "
+        "from tests.test_celery import round_trip; "
+        "reply = round_trip(sys.argv[1], sys.argv[2]); "
+        "reply['client_pid'] = os.getpid(); print(json.dumps(reply))"
+    )
     try:
-        reply = round_trip(broker, backend)
+        result = subprocess.run(
+            [sys.executable, "-c", script, broker, backend],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         worker.stop()
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout.strip().splitlines()[-1])
     assert reply["payload"] == "hello"
-    assert reply["pid"] != os.getpid()
+    assert reply["pid"] not in (os.getpid(), reply["client_pid"])
 
 
 def test_task_runs_on_a_real_worker_with_the_redis_broker(tmp_path, redis_url):
