@@ -19,135 +19,24 @@ import hashlib
 import os
 import resource
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import Daphne, RawWebSocket, percentile, setup_site
+
 LAG_BOUND_MS = 250
 BITRATE = 1_500_000
 RECORD_SECONDS = 10.0
-APP = "onair.asgi:application"
-PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # cProfile the Daphne processes
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def wait(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def port_open(port):
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def prepare_site(var_dir):
-    """A migrated SQLite site in var_dir and a signed-in adult: (user, session cookie)."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "onair.settings",
-            "ONAIR_VAR_DIR": str(var_dir),
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-only-" + "x" * 40,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "STATIC_MANIFEST": "0",
-            "PYTHONUNBUFFERED": "1",
-            "LOG_LEVEL": "WARNING",
-            # Every load-client viewer comes from 127.0.0.1: lift the per-address cap.
-            "MEDIA_MAX_WATCH_PER_IP": "100000",
-        }
-    )
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
-
-    from accounts.models import User
-
-    call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
-    user, _ = User.objects.get_or_create(
-        username="bench", defaults={"handle": "bench", "birth_date": date(1990, 1, 1)}
-    )
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return user, session.session_key
-
-
-class Daphne:
-    def __init__(self, var_dir, name, **env):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        environment = {**os.environ, "PUBLIC_URL": self.url, **env}
-        self.log = open(Path(var_dir) / f"{name}.log", "wb")  # noqa: SIM115
-        profile = ["-m", "cProfile", "-o", f"{var_dir}/{name}.prof"] if PROFILE else []
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                *profile,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                APP,
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait(lambda: port_open(self.port) or self.proc.poll() is not None, 30, "daphne")
-        if self.proc.poll() is not None:
-            raise SystemExit(f"daphne exited, see {self.log.name}")
-
-    def cpu_seconds(self):
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        # SIGINT: Daphne exits normally, so a profile (BENCH_PROFILE=1) gets written.
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+def prepare_site(var_dir, **env):
+    """A migrated SQLite site and a signed-in adult: (user, session key). Every load
+    viewer comes from 127.0.0.1, so the per-address cap on watch sockets is lifted."""
+    return setup_site(var_dir, MEDIA_MAX_WATCH_PER_IP="100000", **env)
 
 
 def record_stream(path, seconds=RECORD_SECONDS):
@@ -185,15 +74,20 @@ def replay_plan(data):
 
 
 def pieces_in(frame, piece_owner):
-    """Message indexes of the pieces in a frame (the hub may join several in one)."""
+    """Message indexes of the pieces in a frame (the hub may join several in one). A
+    piece is found by its first 64 bytes and its length; a digest settles the rare case
+    of two pieces that start alike."""
     offset, found = 0, []
     while offset < len(frame):
-        for length, digest, index in piece_owner.get(frame[offset : offset + 64], ()):
-            chunk = frame[offset : offset + length]
-            if hashlib.blake2b(chunk, digest_size=8).digest() == digest:
-                found.append(index)
-                offset += length
-                break
+        candidates = piece_owner.get(frame[offset : offset + 64], ())
+        for length, digest, index in candidates:
+            if len(candidates) > 1:
+                chunk = frame[offset : offset + length]
+                if hashlib.blake2b(chunk, digest_size=8).digest() != digest:
+                    continue
+            found.append(index)
+            offset += length
+            break
         else:
             return found  # the init segment, or bytes from another loop of the recording
     return found
@@ -214,39 +108,36 @@ async def run_once(servers, slug, cookie, plan, viewers, seconds):
 
     async def viewer(index):
         server = servers[index % len(servers)]
+        counters = {"bytes": 0, "last_ack": time.monotonic(), "socket": None}
+
+        def on_frame(opcode, frame, now):
+            if opcode != 0x2:
+                return
+            counters["bytes"] += len(frame)
+            if state["collect"]:
+                for owner in pieces_in(frame, piece_owner):
+                    if counted.get(owner):
+                        received[index] += 1
+                        lags.append((now - sent_at[owner]) * 1000)
+            if now - counters["last_ack"] > 1.0 and counters["socket"]:  # as the player does
+                counters["last_ack"] = now
+                counters["socket"].send(f'{{"type": "ack", "bytes": {counters["bytes"]}}}')
+
         for _attempt in range(5):
             try:
-                ws = await websockets.connect(
-                    f"{server.ws_url}/ws/b/{slug}/watch/",
-                    origin=server.url,
-                    max_size=None,
-                    open_timeout=30,
+                socket = counters["socket"] = await RawWebSocket.connect(
+                    server.ws_url, f"/ws/b/{slug}/watch/", origin=server.url, on_frame=on_frame
                 )
                 break
-            except (OSError, EOFError, websockets.InvalidHandshake, TimeoutError):
+            except (OSError, ConnectionError, TimeoutError):
                 await asyncio.sleep(0.5)
         else:
             return
+        ready.append(index)
         try:
-            async with ws:
-                ready.append(index)
-                total_bytes = 0
-                last_ack = time.monotonic()
-                async for frame in ws:
-                    if isinstance(frame, str):
-                        continue
-                    now = time.monotonic()
-                    total_bytes += len(frame)
-                    if state["collect"]:
-                        for owner in pieces_in(frame, piece_owner):
-                            if counted.get(owner):
-                                received[index] += 1
-                                lags.append((now - sent_at[owner]) * 1000)
-                    if now - last_ack > 1.0:
-                        last_ack = now
-                        await ws.send(f'{{"type": "ack", "bytes": {total_bytes}}}')
-        except websockets.ConnectionClosed:
-            pass
+            await socket.closed
+        finally:
+            socket.close()
 
     async def publish(publisher):
         """Replays the recording in a loop at its own pace, for the whole run."""

@@ -17,24 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from media_fanout import Daphne, percentile, prepare_site
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
+from bench.common import CHROMIUM, CHROMIUM_ARGS, Daphne, percentile
+from bench.media_fanout import prepare_site
 
 # The broadcaster's camera: a canvas with the clock as a barcode (32 stripes of 20 px:
 # a white start bit, 30 bits of Date.now() mod 2^30, a black stop bit), plus a moving

@@ -6,13 +6,20 @@ the hub is in-process; with it, each piece is PUBLISHed once to Redis and every 
 (the publisher's included) fans it out locally. Media never goes through the Channels
 layer, whose per-message cost collapses at a few hundred viewers (PERF_NOTES.md).
 
-Flow control per viewer: the player acknowledges the media bytes it has received. Bytes
-sent but not acknowledged are bounded (MAX_IN_FLIGHT); past the bound the viewer skips
-to the next keyframe cluster, so a slow viewer never slows the others. The bound trusts
-the client's acks: a client that acknowledges bytes it never read makes the server buffer
-them (in Twisted's write buffer) until the socket closes. What one client can hold that
-way is bounded by the per-IP cap on watch sockets (MEDIA_MAX_WATCH_PER_IP, counted across
-processes in Redis mode), which also keeps one client from inflating the viewer count.
+Sending: under Daphne each piece is framed once (onair/fastsend.py) and the same bytes
+are written straight to every viewer's socket; the per-send cost of the ASGI path
+(autobahn re-framing the piece for each socket) was what limited one process to a few
+hundred viewers. Elsewhere (another ASGI server, tests) pieces go through the ASGI send.
+
+Flow control per viewer, so a slow viewer never slows the others: past a bound of bytes
+waiting for it, a viewer skips to the next keyframe cluster. Under Daphne the bound is
+on the bytes queued in the server's write buffer for that socket (MAX_IN_FLIGHT), which
+the client cannot lie about. Through the ASGI send the server cannot see that buffer,
+so the player acknowledges what it has received and bytes sent but not acknowledged are
+bounded instead; a client that acknowledges bytes it never read makes the server buffer
+them until the socket closes. What one client can hold either way is bounded by the
+per-IP cap on watch sockets (MEDIA_MAX_WATCH_PER_IP, counted across processes in Redis
+mode), which also keeps one client from inflating the viewer count.
 
 Presence (the viewer count) and the publisher lease live in memory without Redis, and
 with it in Redis with expiries refreshed by heartbeats, so a killed process's viewers and
@@ -29,9 +36,11 @@ import time
 
 from django.conf import settings
 
+from onair import fastsend
+
 logger = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 1_000_000  # bytes a viewer may have unacknowledged (~5 s at 1.5 Mbit/s)
+MAX_IN_FLIGHT = 1_000_000  # bytes a viewer may have waiting (~5 s at 1.5 Mbit/s)
 MAX_GOP_BYTES = 8 * 1024 * 1024
 HOUSEKEEPING_INTERVAL = 2.0
 PRESENCE_TTL = 15.0  # a viewer not refreshed for this long is not counted
@@ -39,7 +48,7 @@ PUBLISHER_LEASE_TTL = 15.0
 STREAM_IDLE_FORGET = 120.0  # forget a stream with no local sockets and no data
 # From this many viewers in one process, pieces are batched: at most BATCH_WINDOW later,
 # in a fraction of the sends (the fan-out cost is per send, not per byte).
-BATCH_FROM_VIEWERS = 400
+BATCH_FROM_VIEWERS = 2500
 BATCH_WINDOW = 0.15
 
 KIND_INIT = b"I"
@@ -66,10 +75,12 @@ def redis_prefix():
 class Subscriber:
     """One viewer socket, as the hub sees it."""
 
-    __slots__ = ("acked", "consumer", "id", "ip", "need_keyframe", "sent", "skips")
+    __slots__ = ("acked", "consumer", "id", "ip", "need_keyframe", "probe", "sent", "skips")
 
     def __init__(self, consumer, subscriber_id, ip=None):
         self.consumer = consumer
+        # Daphne's socket behind the consumer, for the direct path (None: ASGI send only).
+        self.probe = fastsend.DaphneProbe.for_send(getattr(consumer, "base_send", None))
         self.id = subscriber_id
         self.ip = ip  # counted against the per-IP cap while open (None: not counted)
         self.need_keyframe = True
@@ -314,12 +325,25 @@ class Hub:
     async def _fan_out(self, stream, payload, keyframe):
         """One piece (or batch) to every local viewer. Caller holds stream.lock."""
         message = {"type": "websocket.send", "bytes": payload}
+        raw = None
         for subscriber in list(stream.viewers.values()):
             if subscriber.need_keyframe:
                 if not keyframe:
                     continue
                 subscriber.need_keyframe = False
-            if subscriber.sent - subscriber.acked > MAX_IN_FLIGHT:
+            if subscriber.probe is not None:
+                if raw is None:
+                    raw = fastsend.binary_frame(payload)
+                outcome = subscriber.probe.write(raw, MAX_IN_FLIGHT)
+                if outcome == fastsend.WRITTEN:
+                    subscriber.sent += len(payload)
+                    continue
+                if outcome == fastsend.SLOW:
+                    subscriber.need_keyframe = True
+                    subscriber.skips += 1
+                    continue
+                # FALLBACK: closing, or an extension on the socket: the ASGI send decides.
+            elif subscriber.sent - subscriber.acked > MAX_IN_FLIGHT:
                 # Too far behind: drop until the next keyframe cluster.
                 subscriber.need_keyframe = True
                 subscriber.skips += 1

@@ -16,10 +16,10 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 from chat import protocol as p
 from chat import selectors, services
-from chat.fastsend import DaphneProbe
 from chat.hub import Client, get_hub
 from chat.ingest import get_ingest
 from chat.protocol import ChatRefused
+from onair.fastsend import DaphneProbe
 
 logger = logging.getLogger(__name__)
 

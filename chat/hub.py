@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import fastsend, selectors
+from chat import selectors
 from chat.protocol import (
     HISTORY_ON_JOIN,
     SYNC_PAGE,
@@ -32,6 +32,7 @@ from chat.protocol import (
     encode_event,
     events_frame,
 )
+from onair import fastsend
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from chat import fastsend, services
-from chat.fastsend import text_frame
+from chat import services
 from chat.hub import POLL_INTERVAL, SLOW_CLIENT_BYTES, ChatHub, Client, Room
 from chat.models import ChatEvent
 from chat.protocol import encode_event
+from onair import fastsend
+from onair.fastsend import text_frame
 from tests.chat.support import live_broadcast
 
 pytestmark = pytest.mark.django_db(transaction=True)

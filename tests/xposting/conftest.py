@@ -39,7 +39,13 @@ def posting_worker(django_db_setup, tmp_path_factory):
 
 @pytest.fixture
 def start_worker(django_db_setup, tmp_path):
-    """Start extra workers inside a test (to race them, or to kill one)."""
+    """Start extra workers inside a test (to race them, or to kill one). Messages other
+    tests left in the broker (sent while no worker ran) are purged first, so that these
+    workers see only this test's tasks."""
+    from onair.celery import app
+
+    with app.connection_for_write() as connection:
+        app.control.purge(connection=connection)
     started = []
 
     def start(name="extra", **env):

@@ -1,11 +1,12 @@
-"""Write one pre-framed WebSocket text frame to many Daphne sockets.
+"""Write one pre-framed WebSocket frame to many Daphne sockets.
 
 Measured on this machine (the shared PERF_NOTES): the cost of fan-out is per frame,
 about 50 us of Daphne CPU each, most of it autobahn re-framing and re-encoding the same
-text for every socket. A chat batch is the same bytes for every viewer, so the hub
-frames it once (`text_frame`) and writes those bytes straight to each socket's
-transport. Servers other than Daphne (or a socket not open) fall back to the normal
-ASGI send; `DaphneProbe.for_send` returns None when it can't find the transport.
+bytes for every socket. A chat batch or a media piece is the same bytes for every
+viewer, so the hubs (chat/hub.py, broadcast/hub.py) frame it once (`text_frame`,
+`binary_frame`) and write those bytes straight to each socket's transport. Servers
+other than Daphne (or a socket not open) fall back to the normal ASGI send;
+`DaphneProbe.for_send` returns None when it can't find the transport.
 
 The probe also reads how many bytes wait in the transport's buffer: that is how the hub
 sees a slow client without any queue of its own growing.
@@ -14,24 +15,34 @@ sees a slow client without any queue of its own growing.
 import struct
 
 WRITTEN, SLOW, FALLBACK = "written", "slow", "fallback"
+_UNKNOWN = object()
 
 
 def text_frame(text):
     """An unmasked, unfragmented server-to-client text frame (RFC 6455 5.2)."""
-    payload = text.encode("utf-8")
+    return _frame(0x81, text.encode("utf-8"))
+
+
+def binary_frame(data):
+    """The same, for binary data."""
+    return _frame(0x82, data)
+
+
+def _frame(first_byte, payload):
     length = len(payload)
     if length < 126:
-        header = struct.pack("!BB", 0x81, length)
+        header = struct.pack("!BB", first_byte, length)
     elif length < 65536:
-        header = struct.pack("!BBH", 0x81, 126, length)
+        header = struct.pack("!BBH", first_byte, 126, length)
     else:
-        header = struct.pack("!BBQ", 0x81, 127, length)
+        header = struct.pack("!BBQ", first_byte, 127, length)
     return header + payload
 
 
 class DaphneProbe:
     def __init__(self, protocol):
         self.protocol = protocol
+        self._sock = _UNKNOWN
 
     @classmethod
     def for_send(cls, send):
@@ -63,7 +74,9 @@ class DaphneProbe:
         buffered = self.buffered_bytes()
         if limit is not None and buffered > limit:
             return SLOW
-        sock = transport.socket if _plain_tcp(transport) else None
+        sock = self._sock
+        if sock is _UNKNOWN:
+            sock = self._sock = transport.socket if _plain_tcp(transport) else None
         if sock is not None and buffered == 0:
             # Nothing queued: hand the bytes to the kernel now, which saves Twisted arming
             # and disarming the socket for writing on every frame (a fifth of the cost).

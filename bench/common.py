@@ -1,0 +1,278 @@
+"""What the bench scripts share: ports, waiting, percentiles, a bench site (SQLite in a
+temporary var dir, production-like settings), Daphne processes, and a light WebSocket
+client for load generators.
+
+The scripts put the repository root on sys.path and import this as `bench.common`.
+"""
+
+import asyncio
+import base64
+import math
+import os
+import secrets
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASGI_APP = "onair.asgi:application"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def percentile(values, p):
+    """The nearest-rank percentile (nan for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def process_cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_times():
+    """(busy, total) jiffies of the whole machine, to show what else was running."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def setup_site(var_dir, **env):
+    """Production-like settings (DEBUG off) on SQLite in var_dir, migrated, Django set up
+    in this process; `env` adds or overrides variables (also seen by servers started
+    afterwards). Returns a signed-in adult user and their session key."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "onair.settings",
+            "ONAIR_VAR_DIR": str(var_dir),
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-" + "x" * 40,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "STATIC_MANIFEST": "0",
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+    )
+    os.environ.pop("DATABASE_URL", None)
+    if "REDIS_URL" not in env:
+        os.environ.pop("REDIS_URL", None)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    user, _ = User.objects.get_or_create(
+        username="bench", defaults={"handle": "bench", "birth_date": date(1990, 1, 1)}
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return user, session.session_key
+
+
+class Daphne:
+    """A Daphne process on a free port, serving `app` with this process's environment
+    plus `env`. With BENCH_PROFILE=1 it runs under cProfile (written on stop)."""
+
+    def __init__(self, var_dir, name="daphne", app=ASGI_APP, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        environment = {**os.environ, "PUBLIC_URL": self.url, **env}
+        self.log = open(Path(var_dir) / f"{name}.log", "wb")  # noqa: SIM115
+        profile = (
+            ["-m", "cProfile", "-o", f"{var_dir}/{name}.prof"]
+            if os.environ.get("BENCH_PROFILE") == "1"
+            else []
+        )
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                *profile,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                app,
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait(lambda: port_open(self.port) or self.proc.poll() is not None, 30, "daphne")
+        if self.proc.poll() is not None:
+            raise SystemExit(f"daphne exited, see {self.log.name}")
+
+    def cpu_seconds(self):
+        return process_cpu_seconds(self.proc.pid)
+
+    def stop(self):
+        # SIGINT: Daphne exits normally, so a profile (BENCH_PROFILE=1) gets written.
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class RawWebSocket(asyncio.Protocol):
+    """A minimal WebSocket client for load generation: the handshake, then unmasked
+    server frames parsed from one buffer and handed to `on_frame(opcode, payload, now)`.
+    A few times cheaper per frame than a full client library, so that a load generator
+    sharing the machine measures the server, not itself."""
+
+    def __init__(self, on_frame):
+        self.on_frame = on_frame
+        self.buffer = bytearray()
+        self.transport = None
+        self.open = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
+        self._request = b""
+
+    @classmethod
+    async def connect(cls, ws_url, path, *, origin, headers=None, on_frame, timeout=30):
+        host, port = ws_url.removeprefix("ws://").split(":")
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_connection(lambda: cls(on_frame), host, int(port))
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+            f"Origin: {origin}",
+            *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        ]
+        protocol.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await asyncio.wait_for(protocol.open, timeout)
+        return protocol
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        now = time.monotonic()
+        buffer = self.buffer
+        buffer += data
+        if not self.open.done():
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[: buffer.find(b"\r\n")])
+            del buffer[: end + 4]
+            if b" 101 " not in status:
+                self.open.set_exception(ConnectionError(status.decode(errors="replace")))
+                self.transport.close()
+                return
+            self.open.set_result(True)
+        while len(buffer) >= 2:
+            length = buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length = int.from_bytes(buffer[2:4], "big")
+                start = 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length = int.from_bytes(buffer[2:10], "big")
+                start = 10
+            end = start + length
+            if len(buffer) < end:
+                return
+            opcode = buffer[0] & 0x0F
+            payload = bytes(buffer[start:end])
+            del buffer[:end]
+            if opcode == 0x8:
+                self.transport.close()
+                return
+            if opcode == 0x9:
+                self.send(payload, opcode=0xA)
+                continue
+            self.on_frame(opcode, payload, now)
+
+    def send(self, data, opcode=0x1):
+        """A masked client frame (text by default)."""
+        if isinstance(data, str):
+            data = data.encode()
+        mask = secrets.token_bytes(4)
+        length = len(data)
+        if length < 126:
+            header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+        elif length < 65536:
+            header = struct.pack("!BBH", 0x80 | opcode, 0xFE, length)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 0xFF, length)
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(data))  # short frames only
+        self.transport.write(header + mask + masked)
+
+    def connection_lost(self, exc):
+        if not self.open.done():
+            self.open.set_exception(exc or ConnectionError("closed during the handshake"))
+        if not self.closed.done():
+            self.closed.set_result(True)
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.close()
