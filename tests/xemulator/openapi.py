@@ -1,6 +1,6 @@
 """Validate emulator traffic against X's official OpenAPI document (v2.167).
 
-The spec sits beside the repository clone (../shared/x-api/openapi.json, as on CI).
+The document is kept in the repository, gzipped (tests/xemulator/spec/, MIT licence).
 `schema_for_response` picks the schema for path + method + status (the "default"
 response for error statuses) and the response's content type; $refs resolve into the
 document's components.
@@ -13,6 +13,7 @@ with the document's own types), with type "about:blank" and status equal to the 
 status.
 """
 
+import gzip
 import json
 from functools import cached_property
 from pathlib import Path
@@ -21,14 +22,13 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT.parent / "shared" / "x-api" / "openapi.json"
+SPEC_PATH = Path(__file__).resolve().parent / "spec" / "x-openapi-2.167.json.gz"
 SPEC_URI = "urn:x-api:openapi"
 
 
 class OpenApiSpec:
     def __init__(self, path=SPEC_PATH):
-        self.document = json.loads(Path(path).read_text())
+        self.document = json.loads(gzip.decompress(Path(path).read_bytes()))
         resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
         self.registry = Registry().with_resource(SPEC_URI, resource)
 
@@ -115,4 +115,4 @@ def pointer(*parts):
 
 
 def load_spec():
-    return OpenApiSpec() if SPEC_PATH.exists() else None
+    return OpenApiSpec()

@@ -1,5 +1,5 @@
 """Every request and answer of the endpoints the emulator implements, errors included,
-checked against X's official OpenAPI document (../shared/x-api/openapi.json, v2.167)."""
+checked against X's official OpenAPI document (v2.167, tests/xemulator/spec/)."""
 
 import jsonschema
 import pytest
