@@ -26,15 +26,21 @@ import json
 import math
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    Daphne,
+    machine_times,
+    percentile,
+    process_cpu_seconds,
+    setup_site,
+)
+
 P99_BOUND_MS = 200
 DELIVERED_BOUND = 99.9
 PER_SENDER_RATE = 15  # under the chat socket's 20 frames/s guard
@@ -42,122 +48,25 @@ DRAIN_SECONDS = 2.5
 TOKEN = re.compile(r"b(\d+):(\d+):(\d+\.\d+)")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port):
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def machine_times():
-    """(busy, total) jiffies of the whole machine, to show what else was running."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
-
-
 def prepare_site(var_dir, redis_url):
     """A migrated SQLite site, a live broadcast and its owner's session cookie."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "onair.settings",
-            "ONAIR_VAR_DIR": str(var_dir),
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-only-" + "x" * 40,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "STATIC_MANIFEST": "0",
-            "PYTHONUNBUFFERED": "1",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": redis_url,
-            "CHANNEL_PREFIX": f"chatbench{os.getpid()}",
-        }
+    user, session_key = setup_site(
+        var_dir, REDIS_URL=redis_url, CHANNEL_PREFIX=f"chatbench{os.getpid()}"
     )
-    os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
-
-    from accounts.models import User
     from broadcast.models import Broadcast
 
-    call_command("migrate", verbosity=0)
-    user, _ = User.objects.get_or_create(
-        username="bench", defaults={"handle": "bench", "birth_date": date(1990, 1, 1)}
-    )
     broadcast = Broadcast.objects.create(owner=user, title="bench", state="live")
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return broadcast.slug, f"sessionid={session.session_key}"
-
-
-class Daphne:
-    def __init__(self, var_dir, name="daphne"):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.log = open(Path(var_dir) / f"{name}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "bench.chat_baseline:application",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PUBLIC_URL": self.url},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while not port_open(self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"daphne did not start, see {self.log.name}")
-            time.sleep(0.05)
-
-    def cpu_seconds(self):
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+    return broadcast.slug, f"sessionid={session_key}"
 
 
 class Cluster:
     """One or more Daphne processes serving the same site (Redis between them)."""
 
     def __init__(self, var_dir, processes):
-        self.servers = [Daphne(var_dir, f"daphne{i}") for i in range(processes)]
+        self.servers = [
+            Daphne(var_dir, f"daphne{i}", app="bench.chat_baseline:application")
+            for i in range(processes)
+        ]
         first = self.servers[0]
         self.url, self.ws_url, self.log = first.url, first.ws_url, first.log
 
@@ -313,11 +222,7 @@ class Viewers:
         return sum(a[0] for a in answers), [ms for a in answers for ms in a[1]]
 
     def cpu_seconds(self):
-        total = 0.0
-        for proc in self.procs:
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return sum(process_cpu_seconds(proc.pid) for proc in self.procs)
 
     async def close(self):
         await asyncio.gather(*(self._ask(p, ("close", None)) for p in self.pipes))
