@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 LEASE_WRITE_EVERY = services.MEDIA_LEASE_WRITE_EVERY.total_seconds()
+# How often the publisher hears how many media bytes have arrived: its measure of the
+# backlog on its uplink (what it sent minus this), kernel buffers included.
+RECEIVED_REPORT_EVERY = 0.5
 
 
 @database_sync_to_async
@@ -104,6 +107,9 @@ class PublishConsumer(MediaConsumer):
             return await self.refuse(protocol.ERROR_NOT_LIVE, protocol.CLOSE_FORBIDDEN)
         self.segmenter = Segmenter()
         self.keyframe_seen = False
+        self.received_bytes = 0
+        self.received_report_pending = False
+        self.received_reported_at = 0.0
         self.lease_written = time.monotonic()
         self.owner_group = f"owner.{self.slug}"
         if self.channel_layer is not None:
@@ -148,6 +154,7 @@ class PublishConsumer(MediaConsumer):
             await self.send(protocol.error("unknown_type"))
 
     async def receive_media(self, data):
+        self.count_received(len(data))
         if len(data) > protocol.MAX_PUBLISH_FRAME:
             await self.send(protocol.error(protocol.ERROR_TOO_LARGE))
             await self.close(protocol.CLOSE_TOO_LARGE)
@@ -179,6 +186,25 @@ class PublishConsumer(MediaConsumer):
                     broadcast_id=self.broadcast.pk
                 )
             )
+
+    def count_received(self, size):
+        """Count media bytes in; a report goes out at most every RECEIVED_REPORT_EVERY,
+        and always after the last bytes (a publisher that stopped sending to drain its
+        backlog must hear that it has drained)."""
+        self.received_bytes += size
+        if self.received_report_pending:
+            return
+        self.received_report_pending = True
+        due = self.received_reported_at + RECEIVED_REPORT_EVERY - time.monotonic()
+        self.background(self._report_received(max(0.0, due)))
+
+    async def _report_received(self, delay):
+        if delay:
+            await asyncio.sleep(delay)
+        self.received_report_pending = False
+        self.received_reported_at = time.monotonic()
+        if self.handle is not None:
+            await self.send(protocol.message("received", bytes=self.received_bytes))
 
     async def _first_keyframe(self):
         try:

@@ -13,13 +13,14 @@ hundred viewers. Elsewhere (another ASGI server, tests) pieces go through the AS
 
 Flow control per viewer, so a slow viewer never slows the others: past a bound of bytes
 waiting for it, a viewer skips to the next keyframe cluster. Under Daphne the bound is
-on the bytes queued in the server's write buffer for that socket (MAX_IN_FLIGHT), which
-the client cannot lie about. Through the ASGI send the server cannot see that buffer,
-so the player acknowledges what it has received and bytes sent but not acknowledged are
-bounded instead; a client that acknowledges bytes it never read makes the server buffer
-them until the socket closes. What one client can hold either way is bounded by the
-per-IP cap on watch sockets (MEDIA_MAX_WATCH_PER_IP, counted across processes in Redis
-mode), which also keeps one client from inflating the viewer count.
+on the bytes queued in the server's write buffer for that socket (MAX_QUEUED, on top of
+a kernel send buffer kept small), which the client cannot lie about. Through the ASGI
+send the server cannot see that buffer, so the player acknowledges what it has received
+and bytes sent but not acknowledged are bounded instead; a client that acknowledges
+bytes it never read makes the server buffer them until the socket closes. What one
+client can hold either way is bounded by the per-IP cap on watch sockets
+(MEDIA_MAX_WATCH_PER_IP, counted across processes in Redis mode), which also keeps one
+client from inflating the viewer count.
 
 Presence (the viewer count) and the publisher lease live in memory without Redis, and
 with it in Redis with expiries refreshed by heartbeats, so a killed process's viewers and
@@ -40,7 +41,13 @@ from onair import fastsend
 
 logger = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 1_000_000  # bytes a viewer may have waiting (~5 s at 1.5 Mbit/s)
+# What a viewer may have waiting for it before it skips to the next keyframe cluster:
+# through the ASGI send, bytes not yet acknowledged (~5 s at 1.5 Mbit/s); under Daphne,
+# bytes in the server's write buffer, on top of a kernel send buffer capped at
+# VIEWER_SEND_BUFFER (the kernel counts that value twice over for its bookkeeping).
+MAX_IN_FLIGHT = 1_000_000
+MAX_QUEUED = 512 * 1024
+VIEWER_SEND_BUFFER = 256 * 1024
 MAX_GOP_BYTES = 8 * 1024 * 1024
 HOUSEKEEPING_INTERVAL = 2.0
 PRESENCE_TTL = 15.0  # a viewer not refreshed for this long is not counted
@@ -81,6 +88,8 @@ class Subscriber:
         self.consumer = consumer
         # Daphne's socket behind the consumer, for the direct path (None: ASGI send only).
         self.probe = fastsend.DaphneProbe.for_send(getattr(consumer, "base_send", None))
+        if self.probe is not None:
+            self.probe.limit_send_buffer(VIEWER_SEND_BUFFER)
         self.id = subscriber_id
         self.ip = ip  # counted against the per-IP cap while open (None: not counted)
         self.need_keyframe = True
@@ -334,7 +343,7 @@ class Hub:
             if subscriber.probe is not None:
                 if raw is None:
                     raw = fastsend.binary_frame(payload)
-                outcome = subscriber.probe.write(raw, MAX_IN_FLIGHT)
+                outcome = subscriber.probe.write(raw, MAX_QUEUED)
                 if outcome == fastsend.WRITTEN:
                     subscriber.sent += len(payload)
                     continue

@@ -12,6 +12,8 @@ The probe also reads how many bytes wait in the transport's buffer: that is how 
 sees a slow client without any queue of its own growing.
 """
 
+import contextlib
+import socket
 import struct
 
 WRITTEN, SLOW, FALLBACK = "written", "slow", "fallback"
@@ -91,6 +93,15 @@ class DaphneProbe:
             raw = raw[sent:]
         transport.write(raw)
         return WRITTEN
+
+    def limit_send_buffer(self, size):
+        """Cap the kernel's send buffer of this (plain TCP) socket. Left alone, Linux grows
+        it up to tcp_wmem's maximum (4 MB here), where a slow client's backlog sits unseen
+        by buffered_bytes()."""
+        transport = getattr(self.protocol, "transport", None)
+        if transport is not None and _plain_tcp(transport):
+            with contextlib.suppress(OSError):
+                transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
     def buffered_bytes(self):
         transport = getattr(self.protocol, "transport", None)

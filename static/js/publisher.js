@@ -1,6 +1,8 @@
 // The go-live page: camera and microphone preview, device pickers, then MediaRecorder
 // WebM VP8/Opus chunks over /ws/b/<slug>/publish/. Reconnects with a fresh init segment,
-// and adapts to a weak uplink by watching the socket's bufferedAmount.
+// and adapts to a weak uplink by watching its backlog: what it sent on this socket minus
+// what the server says has arrived (bufferedAmount alone stays at zero in Chromium until
+// megabytes sit in the network stack's buffers).
 
 const MIME = "video/webm;codecs=vp8,opus";
 const BITRATES = [1_200_000, 700_000, 400_000, 200_000]; // video bits/s, best first
@@ -47,6 +49,8 @@ const state = {
   lastDowngrade: 0,
   calmSince: 0,
   sentBytes: 0,
+  socketSent: 0, // media bytes sent on the current socket
+  serverReceived: 0, // ...and how many of them the server reports as arrived
   rateWindow: [],
   sendChain: Promise.resolve(),
   xpost: null,
@@ -179,6 +183,8 @@ function openSocket(takeover) {
   const ws = new WebSocket(`${scheme}//${location.host}${state.broadcast.publish_path}${query}`);
   ws.binaryType = "arraybuffer";
   state.ws = ws;
+  state.socketSent = 0;
+  state.serverReceived = 0;
   setConnection(state.retries ? "reconnecting" : "connecting");
   let refused = false;
   ws.onmessage = (event) => {
@@ -195,6 +201,9 @@ function openSocket(takeover) {
         break;
       case "viewers":
         ui.viewers.textContent = message.count;
+        break;
+      case "received":
+        if (state.ws === ws) state.serverReceived = message.bytes;
         break;
       case "x_post":
         ui.xpost.hidden = false;
@@ -292,6 +301,7 @@ function startRecorder() {
       if (state.skipping) return; // dropped until the next keyframe (a restart)
       ws.send(buffer);
       state.sentBytes += buffer.byteLength;
+      if (state.ws === ws) state.socketSent += buffer.byteLength;
     });
   };
   recorder.start(TIMESLICE_MS);
@@ -310,7 +320,7 @@ function watchUplink() {
   if (!ws || ws.readyState !== WebSocket.OPEN || !state.recorder) return;
   const now = performance.now();
   const bytesPerSecond = (BITRATES[state.ladder] + AUDIO_BITRATE) / 8;
-  const backlog = ws.bufferedAmount / bytesPerSecond; // seconds of media not yet sent
+  const backlog = backlogBytes() / bytesPerSecond; // seconds of media not yet arrived
   if (state.skipping) {
     if (backlog < 0.25) {
       state.skipping = false;
@@ -345,6 +355,12 @@ function watchUplink() {
   }
 }
 
+function backlogBytes() {
+  const ws = state.ws;
+  if (!ws) return 0;
+  return Math.max(ws.bufferedAmount, state.socketSent - state.serverReceived);
+}
+
 function updateStats() {
   if (!state.broadcast?.started_at || state.finished) return;
   const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(state.broadcast.started_at)) / 1000));
@@ -352,7 +368,7 @@ function updateStats() {
   const mm = String(Math.floor((seconds % 3600) / 60)).padStart(2, "0");
   const ss = String(seconds % 60).padStart(2, "0");
   ui.elapsed.textContent = `${hh}:${mm}:${ss}`;
-  const onWire = state.sentBytes - (state.ws?.bufferedAmount || 0);
+  const onWire = state.sentBytes - backlogBytes();
   state.rateWindow.push([performance.now(), onWire]);
   if (state.rateWindow.length > 5) state.rateWindow.shift();
   const [t0, b0] = state.rateWindow[0];

@@ -55,7 +55,7 @@ async def next_media(ws, timeout=10):
 
 async def refusal(ws, timeout=10):
     """(error code, close code) of a socket the server refuses."""
-    message = await next_json(ws, timeout)
+    message = await next_json(ws, timeout, kind="error")
     async with asyncio.timeout(timeout):
         await ws.wait_closed()
     return message.get("code"), ws.close_code

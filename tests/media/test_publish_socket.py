@@ -265,3 +265,28 @@ def test_the_first_publisher_connection_puts_a_not_started_broadcast_live(
     assert before["state"] == "created" and after["state"] == "live"
     assert broadcast.state == Broadcast.State.LIVE
     assert ready["started_at"] == broadcast.started_at.isoformat()
+
+
+def test_the_publisher_hears_how_many_media_bytes_arrived(
+    live_server_process, live, owner, client, fixture_webm
+):
+    """Its uplink backlog is what it sent minus this: reports at most every 0.5 s, and
+    one after the last bytes, so a publisher waiting for its backlog to drain hears it."""
+    cookie = session_cookie(client, owner)
+    chunks = recorded_chunks(fixture_webm)
+    total = sum(map(len, chunks))
+
+    async def scenario():
+        async with connect(live_server_process, publish_path(live.slug), cookie) as ws:
+            await next_json(ws, kind="ready")
+            for chunk in chunks:
+                await ws.send(chunk)
+            reports = []
+            while not reports or reports[-1] < total:
+                reports.append((await next_json(ws, kind="received"))["bytes"])
+            return reports
+
+    reports = asyncio.run(scenario())
+    assert reports[-1] == total
+    assert reports == sorted(reports)
+    assert len(reports) < len(chunks) / 4  # not one per chunk
