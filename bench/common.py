@@ -6,35 +6,21 @@ The scripts put the repository root on sys.path and import this as `bench.common
 """
 
 import asyncio
-import base64
 import math
 import os
-import secrets
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
+from tests.media.wire import client_frame, pop_frame, upgrade_request
+from tests.support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (for the bench scripts)
+
 ROOT = Path(__file__).resolve().parent.parent
 ASGI_APP = "onair.asgi:application"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 
 def free_port():
@@ -192,18 +178,7 @@ class RawWebSocket(asyncio.Protocol):
         host, port = ws_url.removeprefix("ws://").split(":")
         loop = asyncio.get_running_loop()
         _, protocol = await loop.create_connection(lambda: cls(on_frame), host, int(port))
-        key = base64.b64encode(secrets.token_bytes(16)).decode()
-        lines = [
-            f"GET {path} HTTP/1.1",
-            f"Host: {host}:{port}",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            f"Sec-WebSocket-Key: {key}",
-            "Sec-WebSocket-Version: 13",
-            f"Origin: {origin}",
-            *(f"{name}: {value}" for name, value in (headers or {}).items()),
-        ]
-        protocol.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        protocol.transport.write(upgrade_request(host, port, path, origin=origin, headers=headers))
         await asyncio.wait_for(protocol.open, timeout)
         return protocol
 
@@ -225,25 +200,8 @@ class RawWebSocket(asyncio.Protocol):
                 self.transport.close()
                 return
             self.open.set_result(True)
-        while len(buffer) >= 2:
-            length = buffer[1] & 0x7F
-            start = 2
-            if length == 126:
-                if len(buffer) < 4:
-                    return
-                length = int.from_bytes(buffer[2:4], "big")
-                start = 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    return
-                length = int.from_bytes(buffer[2:10], "big")
-                start = 10
-            end = start + length
-            if len(buffer) < end:
-                return
-            opcode = buffer[0] & 0x0F
-            payload = bytes(buffer[start:end])
-            del buffer[:end]
+        while frame := pop_frame(buffer):
+            opcode, payload = frame
             if opcode == 0x8:
                 self.transport.close()
                 return
@@ -254,18 +212,7 @@ class RawWebSocket(asyncio.Protocol):
 
     def send(self, data, opcode=0x1):
         """A masked client frame (text by default)."""
-        if isinstance(data, str):
-            data = data.encode()
-        mask = secrets.token_bytes(4)
-        length = len(data)
-        if length < 126:
-            header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
-        elif length < 65536:
-            header = struct.pack("!BBH", 0x80 | opcode, 0xFE, length)
-        else:
-            header = struct.pack("!BBQ", 0x80 | opcode, 0xFF, length)
-        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(data))  # short frames only
-        self.transport.write(header + mask + masked)
+        self.transport.write(client_frame(data, opcode))
 
     def connection_lost(self, exc):
         if not self.open.done():

@@ -347,12 +347,11 @@ class Hub:
                 if outcome == fastsend.WRITTEN:
                     subscriber.sent += len(payload)
                     continue
-                if outcome == fastsend.SLOW:
-                    subscriber.need_keyframe = True
-                    subscriber.skips += 1
-                    continue
-                # FALLBACK: closing, or an extension on the socket: the ASGI send decides.
-            elif subscriber.sent - subscriber.acked > MAX_IN_FLIGHT:
+                # FALLBACK (closing, or an extension on the socket): the ASGI send decides.
+                behind = outcome == fastsend.SLOW
+            else:
+                behind = subscriber.sent - subscriber.acked > MAX_IN_FLIGHT
+            if behind:
                 # Too far behind: drop until the next keyframe cluster.
                 subscriber.need_keyframe = True
                 subscriber.skips += 1

@@ -76,9 +76,7 @@ class DaphneProbe:
         buffered = self.buffered_bytes()
         if limit is not None and buffered > limit:
             return SLOW
-        sock = self._sock
-        if sock is _UNKNOWN:
-            sock = self._sock = transport.socket if _plain_tcp(transport) else None
+        sock = self._plain_socket()
         if sock is not None and buffered == 0:
             # Nothing queued: hand the bytes to the kernel now, which saves Twisted arming
             # and disarming the socket for writing on every frame (a fifth of the cost).
@@ -98,10 +96,19 @@ class DaphneProbe:
         """Cap the kernel's send buffer of this (plain TCP) socket. Left alone, Linux grows
         it up to tcp_wmem's maximum (4 MB here), where a slow client's backlog sits unseen
         by buffered_bytes()."""
-        transport = getattr(self.protocol, "transport", None)
-        if transport is not None and _plain_tcp(transport):
+        sock = self._plain_socket()
+        if sock is not None:
             with contextlib.suppress(OSError):
-                transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+    def _plain_socket(self):
+        """The socket under a plain TCP transport (looked up once), else None."""
+        if self._sock is _UNKNOWN:
+            transport = getattr(self.protocol, "transport", None)
+            if transport is None:
+                return None  # not connected yet: look again next time
+            self._sock = transport.socket if _plain_tcp(transport) else None
+        return self._sock
 
     def buffered_bytes(self):
         transport = getattr(self.protocol, "transport", None)

@@ -1,6 +1,24 @@
-"""Helpers for tests: wait on a condition with a bound, never sleep on a guess."""
+"""Helpers for tests (the benches use them too): wait on a condition with a bound, never
+sleep on a guess; the Chromium that Playwright drives."""
 
 import time
+
+# Debian's Chromium as Playwright drives it here: headless, with a fake camera and
+# microphone, and autoplay allowed (the tests and the media benches).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def wait_for(condition, *, timeout=10.0, interval=0.05, what="condition"):

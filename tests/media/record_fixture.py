@@ -54,7 +54,7 @@ async ([seconds, timeslice, bitrate, noise]) => {
 
 def record(path, *, seconds=3.5, timeslice=250, bitrate=250_000, noise=False):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onair.settings")
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.support import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

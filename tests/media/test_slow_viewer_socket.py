@@ -3,9 +3,7 @@ gets every piece without acknowledging anything (the server watches its own writ
 buffers), and the one that stopped skips ahead, resuming only at keyframe clusters."""
 
 import asyncio
-import base64
 import itertools
-import os
 import socket
 import threading
 
@@ -15,6 +13,7 @@ from broadcast.webm import InitSegment, Segmenter
 from tests.factories import BroadcastFactory
 from tests.media.conftest import adult, session_cookie
 from tests.media.sockets import connect, next_json, publish_path, recorded_chunks
+from tests.media.wire import client_frame, pop_frame, upgrade_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,14 +33,8 @@ def open_stalled_viewer(server, slug):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.settimeout(10)
     sock.connect(("127.0.0.1", server.port))
-    key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
-        (
-            f"GET /ws/b/{slug}/watch/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {server.url}\r\n\r\n"
-        ).encode()
+        upgrade_request("127.0.0.1", server.port, f"/ws/b/{slug}/watch/", origin=server.url)
     )
     response = b""
     while b"\r\n\r\n" not in response:
@@ -58,21 +51,10 @@ def read_frames(sock, until, timeout=30):
         data = sock.recv(1 << 20)
         assert data, "the server closed the stalled viewer's socket"
         buffer += data
-        while len(buffer) >= 2:
-            length, start = buffer[1] & 0x7F, 2
-            if length == 126:
-                length, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                length, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + length:
-                break
-            opcode, payload = buffer[0] & 0x0F, bytes(buffer[start : start + length])
-            del buffer[: start + length]
-            if opcode == 0x9:  # Daphne's keepalive ping: answer, masked as a client must
-                mask = os.urandom(4)
-                masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-                sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
-            frames.append((opcode, payload))
+        while frame := pop_frame(buffer):
+            if frame[0] == 0x9:  # Daphne's keepalive ping: answer it
+                sock.sendall(client_frame(frame[1], opcode=0xA))
+            frames.append(frame)
     return frames
 
 
