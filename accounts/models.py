@@ -25,10 +25,16 @@ class User(AbstractUser):
 
 
 class RefusedXAccount(models.Model):
-    """An X account refused at sign-in for age. Only a keyed hash of its X id is kept,
-    enough to refuse it again at once, nothing that names the person."""
+    """An X account refused at sign-in: under age, or banned site-wide. Only a keyed hash
+    of its X id is kept, enough to refuse it again at once (even after the account was
+    deleted and the person signs in with the same X account), nothing that names them."""
+
+    class Why(models.TextChoices):
+        AGE = "age", _("Under the minimum age")
+        BANNED = "banned", _("Banned site-wide")
 
     x_id_hash = models.CharField(max_length=64, unique=True)
+    why = models.CharField(max_length=8, choices=Why.choices, default=Why.AGE)
     refused_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -37,3 +43,20 @@ class RefusedXAccount(models.Model):
 
     def __str__(self):
         return self.x_id_hash[:12]
+
+
+class Block(models.Model):
+    """`blocker` no longer sees `blocked`'s chat messages anywhere, and `blocked` may not
+    chat in `blocker`'s broadcasts."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="accounts_block_once")
+        ]
+
+    def __str__(self):
+        return f"{self.blocker} blocks {self.blocked}"

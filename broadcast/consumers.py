@@ -20,6 +20,7 @@ from broadcast import protocol, services
 from broadcast.hub import get_hub
 from broadcast.models import Broadcast
 from broadcast.webm import InitSegment, Segmenter, WebMError
+from onair import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ class WatchConsumer(MediaConsumer):
             return
         self.hub = get_hub()
         # Behind a proxy, Daphne's --proxy-headers puts the client's address here.
-        ip = (self.scope.get("client") or ["unknown"])[0]
+        ip = client_address.from_scope(self.scope)
         subscriber_id = await self.hub.admit_viewer(ip)
         if subscriber_id is None:
             return await self.refuse(

@@ -30,6 +30,9 @@ class Broadcast(models.Model):
     )
     state = models.CharField(max_length=8, choices=State.choices, default=State.CREATED)
     tell_followers = models.BooleanField(_("tell my followers on X"), default=True)
+    # The live thumbnail may be the watch page's card picture (og:image), which X fetches
+    # and may keep. Staff always see the thumbnail on the moderation desk.
+    show_picture = models.BooleanField(_("show the live picture on link cards"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +69,13 @@ class XPost(models.Model):
         FAILED = "failed", _("Failed")
         NEEDS_RECONNECT = "needs_reconnect", _("Needs X reconnect")
 
+    class DeletionState(models.TextChoices):
+        NONE = "", _("Not asked")
+        REQUESTED = "requested", _("Deletion asked")
+        DELETING = "deleting", _("Deleting")
+        DELETED = "deleted", _("Deleted from X")
+        FAILED = "failed", _("Could not delete")
+
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     source_key = models.CharField(max_length=64)
     # Sent to nobody; kept unique so a record can be found from a task message.
@@ -93,6 +103,15 @@ class XPost(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
+    # Deleting the post from X (takedown, deleted broadcast or account, ban): a state
+    # machine of its own, driven like posting (broadcast/post_deletion.py).
+    deletion_state = models.CharField(
+        max_length=16, choices=DeletionState.choices, default=DeletionState.NONE
+    )
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    deletion_attempts = models.PositiveIntegerField(default=0)
+    deletion_error = models.CharField(max_length=300, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
