@@ -15,6 +15,9 @@ class User(AbstractUser):
     x_created_at = models.DateTimeField(_("X account created"), null=True, blank=True)
     # Asked once at the first sign-in with X; decides chat (13+) and broadcast (18+).
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    # Kept after the retention purge removes the broadcasts themselves: /u/<handle>/ then
+    # shows only this date.
+    last_live_at = models.DateTimeField(_("last live"), null=True, blank=True)
 
     def __str__(self):
         return f"@{self.handle}" if self.handle else self.username

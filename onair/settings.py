@@ -197,6 +197,48 @@ MEDIA_REDIS_PREFIX = env("MEDIA_REDIS_PREFIX", "onair:media")
 # Open watch sockets per client IP address, over every process (refused with 4429).
 MEDIA_MAX_WATCH_PER_IP = int(env("MEDIA_MAX_WATCH_PER_IP", 20))
 
+# --- Safety (safety/) ------------------------------------------------------------------
+# A broadcast reported by more than this many distinct reporters alerts staff at once
+# (a signed-in reporter counts 1; all anonymous reports from one address count 1).
+REPORT_ALERT_THRESHOLD = int(env("REPORT_ALERT_THRESHOLD", 3))
+# Anonymous reports: per client address per hour, and per broadcast per hour.
+REPORT_ANON_PER_ADDRESS_PER_HOUR = int(env("REPORT_ANON_PER_ADDRESS_PER_HOUR", 10))
+REPORT_ANON_PER_BROADCAST_PER_HOUR = int(env("REPORT_ANON_PER_BROADCAST_PER_HOUR", 200))
+# Shown to whoever reports self-harm or suicide: where to find help now.
+SELF_HARM_HELP_TEXT = env(
+    "SELF_HARM_HELP_TEXT",
+    "If someone is in immediate danger, call your local emergency number (112 in Europe, "
+    "911 in North America). You can also find a free, confidential helpline in your "
+    "country at https://findahelpline.com.",
+)
+# "One strike": how long a restriction from going live lasts unless staff choose.
+RESTRICTION_DAYS = int(env("RESTRICTION_DAYS", 30))
+# Legal hold after a report closes (child-safety reports are kept longer, as
+# preservation rules for such reports require).
+LEGAL_HOLD_DAYS = int(env("LEGAL_HOLD_DAYS", 90))
+LEGAL_HOLD_CHILD_SAFETY_DAYS = int(env("LEGAL_HOLD_CHILD_SAFETY_DAYS", 365))
+# Retention: ended broadcasts with their chat and X-post records; reports and audit rows.
+RETENTION_DAYS = int(env("RETENTION_DAYS", 14))
+REPORT_RETENTION_DAYS = int(env("REPORT_RETENTION_DAYS", 180))
+PURGE_BATCH_SIZE = int(env("PURGE_BATCH_SIZE", 2000))
+# Live thumbnails: one keyframe decoded per live broadcast every this many seconds.
+THUMBNAIL_EVERY_S = float(env("THUMBNAIL_EVERY_S", 10))
+
+# Staff alerts (urgent reports) go to ADMINS by Django mail, sent by Celery.
+# ADMINS="Ana <ana@example.org>,ops@example.org"
+ADMINS = [
+    (item.split("<")[0].strip() or item, item.split("<")[-1].rstrip(">").strip())
+    for item in env_list("ADMINS")
+]
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", 25))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "OnAir <onair@localhost>")
+SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
 # --- X (Twitter) ----------------------------------------------------------------------
 # With X_CLIENT_ID/X_CLIENT_SECRET set, real X is used and the emulator is off. Without
 # them, the bundled emulator (`xemulator`, its own process on X_EMULATOR_PORT) stands in.
