@@ -4,7 +4,7 @@ One hub per Daphne process. The ingest consumer publishes the init segment and m
 pieces (see webm.py); every process delivers them to its own viewers. Without REDIS_URL
 the hub is in-process; with it, each piece is PUBLISHed once to Redis and every process
 (the publisher's included) fans it out locally. Media never goes through the Channels
-layer, whose per-message cost collapses at a few hundred viewers (PERF_NOTES.md).
+layer, whose per-message cost collapses at a few hundred viewers (bench/README.md).
 
 Sending: under Daphne each piece is framed once (onair/fastsend.py) and the same bytes
 are written straight to every viewer's socket; the per-send cost of the ASGI path

@@ -37,7 +37,7 @@ from onair import fastsend
 logger = logging.getLogger(__name__)
 
 # The batching window grows with the room: 50 ms for a small room, 100 ms from 1000
-# sockets up (each frame costs every socket a write; PERF_NOTES).
+# sockets up (each frame costs every socket a write; see bench/README.md).
 BATCH_WINDOW_MIN = 0.05
 BATCH_WINDOW_MAX = 0.1
 BATCH_WINDOW_FULL_AT = 1000

@@ -1,7 +1,7 @@
 """Write one pre-framed WebSocket frame to many Daphne sockets.
 
-Measured on this machine (the shared PERF_NOTES): the cost of fan-out is per frame,
-about 50 us of Daphne CPU each, most of it autobahn re-framing and re-encoding the same
+Measured on a 2-core development machine (bench/README.md): the cost of fan-out is per
+frame, about 50 us of Daphne CPU each, most of it autobahn re-framing and re-encoding the same
 bytes for every socket. A chat batch or a media piece is the same bytes for every
 viewer, so the hubs (chat/hub.py, broadcast/hub.py) frame it once (`text_frame`,
 `binary_frame`) and write those bytes straight to each socket's transport. Servers
