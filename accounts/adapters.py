@@ -19,6 +19,8 @@ from accounts import selectors, services
 
 PENDING_SIGNUP_KEY = "accounts_pending_x_signup"
 CONFIRMED_AGE_KEY = "accounts_confirmed_birth_date"
+# Why the last sign-in with X was refused ({"why": RefusedXAccount.Why, "user_id"}).
+REFUSED_SIGN_IN_KEY = "accounts_refused_sign_in"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -33,9 +35,22 @@ class XSocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def pre_social_login(self, request, sociallogin):
         x_id = sociallogin.account.uid
-        if selectors.is_refused_x_account(x_id=x_id):
+        why = selectors.x_account_refusal(x_id=x_id)
+        if why is not None:
             request.session.pop(PENDING_SIGNUP_KEY, None)
+            request.session[REFUSED_SIGN_IN_KEY] = {
+                "why": why,
+                # X just proved who this is: a banned user may still read their notices
+                # and appeal (safety.notice_views), though not sign in.
+                "user_id": sociallogin.user.pk if sociallogin.is_existing else None,
+            }
             raise ImmediateHttpResponse(redirect("accounts:refused"))
+        from accounts.self_service import is_being_deleted
+
+        if sociallogin.is_existing and is_being_deleted(sociallogin.user):
+            # Its deletion is finishing (OnAir's posts on X are still being deleted):
+            # nothing of the old account may come back, so this sign-in waits.
+            raise ImmediateHttpResponse(redirect("accounts:deletion_pending"))
         confirmed = request.session.get(CONFIRMED_AGE_KEY) or {}
         if sociallogin.is_existing and sociallogin.user.birth_date is None:
             # An account from before the age step (made by hand, say): ask now.

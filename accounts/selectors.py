@@ -44,8 +44,11 @@ def x_id_hash(x_id):
     ).hexdigest()
 
 
-def is_refused_x_account(*, x_id):
-    return RefusedXAccount.objects.filter(x_id_hash=x_id_hash(x_id)).exists()
+def x_account_refusal(*, x_id):
+    """Why this X account is refused at sign-in (RefusedXAccount.Why), or None."""
+    return (
+        RefusedXAccount.objects.filter(x_id_hash=x_id_hash(x_id)).values_list("why", flat=True)
+    ).first()
 
 
 def x_social_token(*, user):

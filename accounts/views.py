@@ -5,11 +5,15 @@ from allauth.socialaccount.helpers import complete_social_login
 from allauth.socialaccount.models import SocialLogin
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
-from accounts.adapters import CONFIRMED_AGE_KEY, PENDING_SIGNUP_KEY
+from accounts.adapters import CONFIRMED_AGE_KEY, PENDING_SIGNUP_KEY, REFUSED_SIGN_IN_KEY
 from accounts.forms import BirthDateForm
+from accounts.models import RefusedXAccount
+from safety.notices import not_live_until
+from safety.selectors import active_restriction
 
 
 def sign_in(request):
@@ -60,6 +64,7 @@ def confirm_age(request):
         request.session.pop(PENDING_SIGNUP_KEY, None)
         if selectors.age_on(birth_date=birth_date) < selectors.MIN_AGE_TO_CHAT:
             services.refuse_x_account(x_id=x_id, existing_user=sociallogin.user)
+            request.session[REFUSED_SIGN_IN_KEY] = {"why": RefusedXAccount.Why.AGE}
             return redirect("accounts:refused")
         request.session[CONFIRMED_AGE_KEY] = {"x_id": x_id, "birth_date": birth_date.isoformat()}
         return complete_social_login(request, _as_not_yet_looked_up(sociallogin))
@@ -72,7 +77,15 @@ def confirm_age(request):
 
 
 def refused(request):
-    return render(request, "accounts/refused.html", status=403)
+    """Age or ban: each says only what that person needs to know."""
+    refusal = request.session.get(REFUSED_SIGN_IN_KEY) or {}
+    banned = refusal.get("why") == RefusedXAccount.Why.BANNED
+    return render(
+        request,
+        "accounts/refused.html",
+        {"banned": banned, "can_appeal": banned and refusal.get("user_id") is not None},
+        status=403,
+    )
 
 
 def consent_denied(request):
@@ -82,8 +95,10 @@ def consent_denied(request):
 
 
 @login_required
+@never_cache
 def profile(request):
     user = request.user
+    restriction = active_restriction(user)
     return render(
         request,
         "accounts/profile.html",
@@ -91,6 +106,7 @@ def profile(request):
             "can_chat": selectors.can_chat(user),
             "can_broadcast": selectors.can_broadcast(user),
             "x_connected": selectors.x_social_token(user=user) is not None,
+            "not_live_until": restriction and not_live_until(restriction.until),
         },
     )
 

@@ -64,9 +64,10 @@ def machine_times():
 
 
 def setup_site(var_dir, **env):
-    """Production-like settings (DEBUG off) on SQLite in var_dir, migrated, Django set up
-    in this process; `env` adds or overrides variables (also seen by servers started
-    afterwards). Returns a signed-in adult user and their session key."""
+    """Production-like settings (DEBUG off) on SQLite in var_dir (or the DATABASE_URL
+    that `env` gives), migrated, Django set up in this process; `env` adds or overrides
+    variables (also seen by servers started afterwards). Returns a signed-in adult user
+    and their session key."""
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "onair.settings",
@@ -83,7 +84,8 @@ def setup_site(var_dir, **env):
             **env,
         }
     )
-    os.environ.pop("DATABASE_URL", None)
+    if "DATABASE_URL" not in env:
+        os.environ.pop("DATABASE_URL", None)
     if "REDIS_URL" not in env:
         os.environ.pop("REDIS_URL", None)
     if str(ROOT) not in sys.path:

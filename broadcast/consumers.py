@@ -21,6 +21,7 @@ from broadcast.hub import get_hub
 from broadcast.models import Broadcast
 from broadcast.webm import InitSegment, Segmenter, WebMError
 from onair import client_address
+from safety.selectors import active_restriction
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ def may_broadcast(user):
     return services.user_may_broadcast(user)
 
 
+@database_sync_to_async
+def restriction_of(user):
+    return active_restriction(user)
+
+
 class MediaConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message):
         if message["type"] == "websocket.receive":
@@ -57,10 +63,10 @@ class MediaConsumer(AsyncWebsocketConsumer):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def refuse(self, code, close_code):
+    async def refuse(self, code, close_code, **fields):
         """Accept only to say why, then close: browsers cannot read an HTTP refusal."""
         await self.accept()
-        await self.send(protocol.error(code))
+        await self.send(protocol.error(code, **fields))
         await self.close(close_code)
 
 
@@ -80,10 +86,20 @@ class PublishConsumer(MediaConsumer):
             return await self.refuse(protocol.ERROR_NOT_FOUND, protocol.CLOSE_NOT_FOUND)
         if broadcast.owner_id != user.pk:
             return await self.refuse(protocol.ERROR_NOT_OWNER, protocol.CLOSE_FORBIDDEN)
+        restriction = await restriction_of(user)
+        if restriction is not None:
+            return await self.refuse(
+                protocol.ERROR_RESTRICTED,
+                protocol.CLOSE_FORBIDDEN,
+                until=restriction.until.isoformat(),
+            )
         if not await may_broadcast(user):
             return await self.refuse(protocol.ERROR_NOT_ALLOWED, protocol.CLOSE_FORBIDDEN)
         if broadcast.state == Broadcast.State.ENDED:
-            return await self.refuse(protocol.ERROR_NOT_LIVE, protocol.CLOSE_FORBIDDEN)
+            # Why it ended ("removed": taken down) lets the page say so.
+            return await self.refuse(
+                protocol.ERROR_NOT_LIVE, protocol.CLOSE_FORBIDDEN, reason=broadcast.end_reason
+            )
         query = parse_qs(self.scope.get("query_string", b"").decode())
         session = (query.get("session") or [""])[0]
         if not SESSION_RE.match(session):
@@ -105,7 +121,9 @@ class PublishConsumer(MediaConsumer):
             # Ended between the checks above and go_live (owner, admin, the sweep).
             handle, self.handle = self.handle, None
             await self.hub.close_publisher(self.slug, handle, announce=False)
-            return await self.refuse(protocol.ERROR_NOT_LIVE, protocol.CLOSE_FORBIDDEN)
+            return await self.refuse(
+                protocol.ERROR_NOT_LIVE, protocol.CLOSE_FORBIDDEN, reason=broadcast.end_reason
+            )
         self.segmenter = Segmenter()
         self.keyframe_seen = False
         self.received_bytes = 0

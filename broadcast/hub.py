@@ -103,7 +103,10 @@ class Subscriber:
         # hottest call of the relay. One message dict serves every viewer of a piece.
         await self.consumer.base_send(message or {"type": "websocket.send", "bytes": data})
 
-    async def send_text(self, text):
+    async def send_text(self, text, raw=None):
+        """`raw`: the same text already framed (fastsend.text_frame), for the direct path."""
+        if raw is not None and self.probe is not None and self.probe.write(raw) == fastsend.WRITTEN:
+            return
         await self.consumer.base_send({"type": "websocket.send", "text": text})
 
 
@@ -375,15 +378,18 @@ class Hub:
                         await consumer.hub_taken_over()
             return
         text = json.dumps(message)
+        raw = fastsend.text_frame(text)
         if kind == "ended":
             stream.init, stream.gop, stream.gop_valid = None, [], False
         for subscriber in list(stream.viewers.values()):
             with contextlib.suppress(Exception):
-                await subscriber.send_text(text)
-            if kind == "ended":
+                await subscriber.send_text(text, raw)
+        if kind == "ended":
+            # Every viewer has the message before any socket closes (a close costs more;
+            # a takedown must reach the last viewer fast).
+            for subscriber in list(stream.viewers.values()):
                 with contextlib.suppress(Exception):
                     await subscriber.consumer.hub_ended()
-        if kind == "ended":
             for consumer in list(stream.publishers.values()):
                 with contextlib.suppress(Exception):
                     await consumer.hub_ended(message)
@@ -691,8 +697,10 @@ def get_hub():
     if _hub is None:
         url = settings.REDIS_URL
         _hub = Hub(RedisBackend(url) if url else LocalBackend())
-        from broadcast import services
+        from broadcast import services, thumbnails
 
+        # Thumbnails first: the hook never waits (decoding is on a thread of its own).
+        _hub.housekeeping_hooks.append(thumbnails.hub_housekeeping)
         _hub.housekeeping_hooks.append(services.hub_housekeeping)
     return _hub
 

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.services import XReconnectRequired, XTemporarilyUnavailable, fresh_x_access_token
+from broadcast import post_deletion
 from broadcast.models import Broadcast, XPost
 from broadcast.x_client import XClient, post_url
 
@@ -224,6 +225,8 @@ def _attempt(post, client, *, reconcile_first):
             return _mark_posted(post.pk, found)
         if post.deadline_at and timezone.now() > post.deadline_at:
             return _mark_final(post.pk, state=XPost.State.FAILED, code="deadline")
+        if post_deletion.deletion_asked(post):
+            return _mark_final(post.pk, state=XPost.State.FAILED, code="withdrawn")
     try:
         return _mark_posted(post.pk, client.post_text(post.text))
     except tweepy.Forbidden as exc:
@@ -285,6 +288,10 @@ def _claim(xpost_id):
     if post.deadline_at and now > post.deadline_at and not reconcile_first:
         _finish(post, state=XPost.State.FAILED, code=post.last_error_code or "deadline")
         return None
+    if not reconcile_first and post_deletion.deletion_asked(post):
+        # Deleted before it was made (a takedown in the first seconds): never post it.
+        _finish(post, state=XPost.State.FAILED, code="withdrawn")
+        return None
     if not reconcile_first:
         _lock_caps()
     if not reconcile_first and _daily_posts(MADE_STATES, exclude_pk=post.pk) >= (
@@ -324,6 +331,7 @@ def _mark_posted(xpost_id, x_post_id):
     post.outcome_unknown = False
     post.save()
     _notify_on_commit(post)
+    post_deletion.after_post_settled(post)  # landed after its deletion was asked
     return post
 
 
@@ -343,6 +351,7 @@ def _finish(post, *, state, code, reason=""):
     post.next_attempt_at = None
     post.save()
     _notify_on_commit(post)
+    post_deletion.after_post_settled(post)
 
 
 def backoff_seconds(attempts):
@@ -412,6 +421,8 @@ def retry_posts_after_reconnect(*, user):
         post.save()
         _notify_on_commit(post)
         _enqueue_on_commit(post.pk)
+    # Deletions that failed on the dead token can work now.
+    post_deletion.retry_failed_deletions(user=user)
 
 
 # --- side effects, after commit ---------------------------------------------------------

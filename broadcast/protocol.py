@@ -18,6 +18,7 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 ERROR_NOT_SIGNED_IN = "not_signed_in"
 ERROR_NOT_OWNER = "not_owner"
 ERROR_NOT_ALLOWED = "not_allowed"
+ERROR_RESTRICTED = "restricted"  # with "until": restricted from going live
 ERROR_NOT_LIVE = "not_live"
 ERROR_NOT_FOUND = "not_found"
 ERROR_ALREADY_PUBLISHING = "already_publishing"

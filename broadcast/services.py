@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 from accounts.selectors import can_broadcast
 from broadcast.models import Broadcast
 from broadcast.posting import request_go_live_post
+from safety.notices import not_live_until
+from safety.selectors import active_restriction
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +37,42 @@ class EndReason:
     DISCONNECTED = "broadcaster_disconnected"
     ADMIN = "admin"
     NOT_STARTED = "not_started"
+    # Taken down by staff for breaking the rules (safety.takedown.take_down).
+    REMOVED = "removed"
+    RESTRICTED = "restricted"
+    BANNED = "banned"
+
+
+class Restricted(PermissionDenied):
+    """The owner is restricted from going live: says until when."""
+
+    code = "restricted"
+
+    def __init__(self, restriction):
+        self.restriction = restriction
+        self.until = restriction.until
+        super().__init__(not_live_until(restriction.until))
 
 
 def user_may_broadcast(user):
     """Signed in and allowed to go live (18+, not restricted)."""
-    return can_broadcast(user)
+    return can_broadcast(user) and active_restriction(user) is None
+
+
+def refuse_if_restricted(user):
+    """Raise Restricted (with the date) while the user may not go live."""
+    restriction = active_restriction(user)
+    if restriction is not None:
+        raise Restricted(restriction)
 
 
 @transaction.atomic
-def create_broadcast(*, owner, title, visibility, tell_followers):
+def create_broadcast(*, owner, title, visibility, tell_followers, show_picture=True):
     """The go-live button: a new broadcast, "not started" until its publisher connects
-    (see go_live). The X post waits for the first keyframe (first_keyframe_arrived)."""
-    if not user_may_broadcast(owner):
+    (see go_live). The X post waits for the first keyframe (first_keyframe_arrived).
+    `show_picture`: the live picture may be the link card's image (thumbnails.py)."""
+    refuse_if_restricted(owner)
+    if not can_broadcast(owner):
         raise PermissionDenied(_("You cannot go live from this account."))
     # One broadcast at a time per person: a forgotten tab's broadcast ends here.
     for stale in Broadcast.objects.select_for_update().filter(
@@ -57,6 +84,7 @@ def create_broadcast(*, owner, title, visibility, tell_followers):
         title=title,
         visibility=visibility,
         tell_followers=tell_followers,
+        show_picture=show_picture,
         state=Broadcast.State.CREATED,
     )
 
@@ -64,9 +92,12 @@ def create_broadcast(*, owner, title, visibility, tell_followers):
 def go_live(*, broadcast):
     """created -> live, when the owner's publisher connects. Idempotent."""
     now = timezone.now()
-    Broadcast.objects.filter(pk=broadcast.pk, state=Broadcast.State.CREATED).update(
+    started = Broadcast.objects.filter(pk=broadcast.pk, state=Broadcast.State.CREATED).update(
         state=Broadcast.State.LIVE, started_at=now, last_media_at=now
     )
+    if started:
+        # Kept on the user: /u/<handle>/ shows it after the purge removed the broadcast.
+        get_user_model().objects.filter(pk=broadcast.owner_id).update(last_live_at=now)
     broadcast.refresh_from_db()
     return broadcast
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from broadcast import views
+from broadcast import thumbnail_views, views
 
 app_name = "broadcast"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("live/", views.go_live, name="go_live"),
     path("b/<str:slug>/", views.watch, name="watch"),
     path("b/<str:slug>/end", views.end, name="end"),
+    path("b/<str:slug>/thumbnail.jpg", thumbnail_views.thumbnail, name="thumbnail"),
     path("api/broadcasts/<str:slug>", views.broadcast_api, name="api"),
     path("u/<str:handle>/", views.broadcaster, name="broadcaster"),
 ]

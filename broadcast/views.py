@@ -14,8 +14,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.blocks import has_blocked
 from broadcast import selectors, services
 from broadcast.models import Broadcast
+from safety.notices import not_live_until
+from safety.selectors import active_restriction
 
 
 def _publisher_urls(request, broadcast):
@@ -43,6 +46,7 @@ def player_strings():
         "waiting": _("Waiting for the picture…"),
         "reconnecting": _("Reconnecting to the broadcaster…"),
         "ended": _("This broadcast has ended."),
+        "ended_removed": _("This broadcast was removed for breaking the rules."),
         "lost": _("Connection lost. Trying again…"),
         "unsupported": _(
             "This browser cannot play live video (no Media Source Extensions). "
@@ -81,6 +85,9 @@ class GoLiveForm(forms.Form):
     tell_followers = forms.BooleanField(
         label=gettext_lazy("Tell my followers on X"), required=False, initial=True
     )
+    show_picture = forms.BooleanField(
+        label=gettext_lazy("Show the live picture on link cards"), required=False, initial=True
+    )
 
 
 def publisher_strings():
@@ -104,6 +111,15 @@ def publisher_strings():
         "weak": _("Your connection is weak: the quality was lowered to keep the delay short."),
         "skipping": _("Your connection cannot keep up: some video was skipped."),
         "ended": _("Your broadcast has ended."),
+        "ended_removed": _(
+            "Your broadcast was removed for breaking the rules. Your notices say which rule "
+            "and how to appeal."
+        ),
+        "ended_restricted": _(
+            "Your broadcast was ended: OnAir's moderators restricted your account from going "
+            "live for a while. Your notices say why and until when."
+        ),
+        "ended_banned": _("Your broadcast was ended: your account was banned from OnAir."),
         "already_publishing": _("This broadcast is already being sent from another tab or device."),
         "take_over": _("Send from here instead"),
         "resume": _(
@@ -119,12 +135,27 @@ def publisher_strings():
     }
 
 
+def _restricted(refusal):
+    return JsonResponse(
+        {
+            "type": "error",
+            "code": refusal.code,
+            "until": refusal.until.isoformat(),
+            "message": str(refusal),
+        },
+        status=403,
+    )
+
+
 @login_required
 @never_cache
 def go_live(request):
     """GET: the broadcaster page. POST (from publisher.js): create the broadcast, live."""
-    allowed = services.user_may_broadcast(request.user)
+    restriction = active_restriction(request.user)
+    allowed = restriction is None and services.user_may_broadcast(request.user)
     if request.method == "POST":
+        if restriction is not None:
+            return _restricted(services.Restricted(restriction))
         if not allowed:
             return JsonResponse(
                 {"type": "error", "code": "not_allowed", "message": _("You cannot go live.")},
@@ -136,7 +167,10 @@ def go_live(request):
                 {"type": "error", "code": "invalid", "errors": form.errors.get_json_data()},
                 status=400,
             )
-        broadcast = services.create_broadcast(owner=request.user, **form.cleaned_data)
+        try:
+            broadcast = services.create_broadcast(owner=request.user, **form.cleaned_data)
+        except services.Restricted as refusal:  # restricted a moment ago
+            return _restricted(refusal)
         return JsonResponse(_publisher_urls(request, broadcast), status=201)
     live = selectors.current_broadcast_of(request.user)
     resume = live and {
@@ -153,6 +187,8 @@ def go_live(request):
             "xpost_module": static("js/xpost_status.js"),
             "live_broadcast": live,
             "resume": resume,
+            "restriction": restriction,
+            "restriction_sentence": restriction and not_live_until(restriction.until),
         },
     )
 
@@ -194,5 +230,10 @@ def broadcaster(request, handle):
     return render(
         request,
         "broadcast/broadcaster.html",
-        {"profile_user": user, "live": live, "last": selectors.last_broadcast_of(user)},
+        {
+            "profile_user": user,
+            "live": live,
+            "last": selectors.last_broadcast_of(user),
+            "blocked": has_blocked(blocker=request.user, blocked=user),
+        },
     )

@@ -52,6 +52,11 @@ class XClient(tweepy.Client):
         response = self.create_tweet(text=text, user_auth=False)
         return str(response["data"]["id"])
 
+    def delete_post(self, post_id):
+        """DELETE /2/tweets/:id. A post X does not know (already deleted) raises
+        tweepy.NotFound, which callers count as done."""
+        self.delete_tweet(post_id, user_auth=False)
+
     def find_recent_post(self, *, x_user_id, marker, start_time=None):
         """GET /2/users/:id/tweets: the id of a recent post of the user containing
         `marker` (in its text or in a link it carries, as X shortens links), or None."""

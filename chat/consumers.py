@@ -11,9 +11,11 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from accounts.blocks import blocked_ids
 from chat import protocol as p
 from chat import selectors, services
 from chat.hub import Client, get_hub
@@ -52,7 +54,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if context is None:
             await self.close(code=4404)
             return
-        self.broadcast, self.room_id, self.role, modes, filters = context
+        self.broadcast, self.room_id, self.role, modes, filters, blocked = context
         self.language = self._language()
         await self.accept()
         self.tokens, self.tokens_at = float(FRAME_BURST), time.monotonic()
@@ -70,9 +72,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "role": self.role,
             "user_id": self.client.user_id,
             "modes": modes,
+            # The broadcast ended: the room takes no more messages (why; else null).
+            "closed": (
+                (self.broadcast.end_reason or "ended") if self.broadcast.state == "ended" else None
+            ),
         }
         if filters is not None:
             hello["filters"] = filters
+        if blocked is not None:
+            # Whom this viewer blocked: the page hides their messages, so the hub keeps
+            # sending everyone the same frame.
+            hello["blocked"] = blocked
         await self.send_json(hello)
         self.hub = get_hub()
         try:
@@ -104,7 +114,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if role == "broadcaster"
             else None
         )
-        return broadcast, room.pk, role, room.modes(), filters
+        blocked = blocked_ids(user=self.user) if role != "anonymous" else None
+        return broadcast, room.pk, role, room.modes(), filters, blocked
 
     def _language(self):
         """The page's language for error sentences: the language cookie, else the
@@ -136,6 +147,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if notice.get("type") == "role":
             self.role = notice["role"]
             self.client.moderator = self.role == "moderator"
+            if self.role == "anonymous":
+                # Banned site-wide: this socket's user was signed out everywhere, so it
+                # reads on as anonymous and can no longer write.
+                self.user = AnonymousUser()
+                self.client.user_id = None
 
     # --- frames ---
     async def receive(self, text_data=None, bytes_data=None):

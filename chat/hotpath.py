@@ -11,6 +11,7 @@ from datetime import UTC
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import Block, User
 from broadcast.models import Broadcast
 from chat.models import ChatBan, ChatEvent, ChatMessage, ChatRoom, FilterWord, Moderator
 
@@ -20,7 +21,9 @@ MESSAGE = ChatMessage._meta.db_table
 BAN = ChatBan._meta.db_table
 MODERATOR = Moderator._meta.db_table
 FILTER = FilterWord._meta.db_table
+BLOCK = Block._meta.db_table
 BROADCAST = Broadcast._meta.db_table
+USER = User._meta.db_table
 
 
 def _db_time(value):
@@ -75,17 +78,31 @@ def lock_room(room_id):
 
 
 def restriction(*, user_id, broadcaster_id, now):
-    """None, ("ban", None) or ("timeout", until) for the longest timeout."""
+    """None, ("blocked", None) (the broadcaster blocked the user: accounts.blocks),
+    ("ban", None) or ("timeout", until) for the longest timeout. One round trip: the
+    block rides on the ban lookup, each on its own index."""
     rows = _all(
-        f"SELECT expires_at FROM {BAN} WHERE broadcaster_id = %s AND user_id = %s "  # noqa: S608
-        "AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
-        [broadcaster_id, user_id, _db_time(now)],
+        f"SELECT 'block', NULL FROM {BLOCK} WHERE blocker_id = %s AND blocked_id = %s "  # noqa: S608
+        f"UNION ALL SELECT 'ban', expires_at FROM {BAN} WHERE broadcaster_id = %s "
+        "AND user_id = %s AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
+        [broadcaster_id, user_id, broadcaster_id, user_id, _db_time(now)],
     )
     if not rows:
         return None
-    if any(expires is None for (expires,) in rows):
+    if any(kind == "block" for kind, _ in rows):
+        return ("blocked", None)
+    if any(expires is None for _, expires in rows):
         return ("ban", None)
-    return ("timeout", max(_py_time(expires) for (expires,) in rows))
+    return ("timeout", max(_py_time(expires) for _, expires in rows))
+
+
+def is_active(*, user_id):
+    """The account is still active (a socket opened before a site-wide ban still holds
+    the user as it was then): one primary-key lookup."""
+    return (
+        _one(f"SELECT 1 FROM {USER} WHERE id = %s AND is_active = %s", [user_id, True])  # noqa: S608
+        is not None
+    )
 
 
 def is_appointed(*, broadcaster_id, user_id):

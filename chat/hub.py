@@ -30,6 +30,7 @@ from chat.protocol import (
     blanked_message,
     dumps,
     encode_event,
+    erased_message,
     events_frame,
 )
 from onair import fastsend
@@ -171,9 +172,9 @@ class Room:
                 self.recent_messages.popitem(last=False)
         elif event["type"] == "delete":
             self.recent_messages.pop(event["id"], None)
-            self.forget_text(event["id"])
+            self.forget_text(event["id"], erase=event.get("erased", False))
 
-    def forget_text(self, message_id):
+    def forget_text(self, message_id, erase=False):
         """A deleted message's text must not be served again from memory (a sync from
         an older seq reads the log): keep its seq, blank its text."""
         for index, (seq, encoded) in enumerate(self.log):
@@ -181,7 +182,9 @@ class Room:
                 continue
             event = json.loads(encoded)
             if event.get("type") == "message" and event.get("id") == message_id:
-                self.log[index] = (seq, encode_event(seq, blanked_message(event)))
+                # An author who deleted their account leaves no name behind either.
+                blank = erased_message if erase else blanked_message
+                self.log[index] = (seq, encode_event(seq, blank(event)))
 
     def history(self):
         return list(self.recent_messages.values())[-HISTORY_ON_JOIN:]

@@ -48,6 +48,7 @@ class ChatEvent(models.Model):
         MESSAGE = "message", _("message")
         DELETE = "delete", _("deletion")
         MODE = "mode", _("mode change")
+        CLOSED = "closed", _("room closed")
 
     room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="events")
     seq = models.BigIntegerField()

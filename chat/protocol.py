@@ -51,6 +51,8 @@ CLIENT_TYPES = {
 EVENT_MESSAGE = "message"
 EVENT_DELETE = "delete"
 EVENT_MODE = "mode"
+# The room closed for good (a takedown): clients stop offering to write.
+EVENT_CLOSED = "closed"
 
 TIMEOUT_MIN_SECONDS = 60
 TIMEOUT_MAX_SECONDS = 24 * 3600
@@ -75,6 +77,8 @@ ERRORS = {
     "rate_limited": _("You are sending messages too fast."),
     "timed_out": _("You are timed out of this chat."),
     "banned": _("You are banned from this broadcaster's chats."),
+    "account_banned": _("Your account was banned from OnAir: you can no longer chat."),
+    "blocked": _("This broadcaster has blocked you: you can't chat in their broadcasts."),
     "forbidden": _("Only the broadcaster and moderators can do that."),
     "not_found": _("That no longer exists."),
     "x_post_rate_limited": _("You can post a chat message to X once a minute."),
@@ -118,6 +122,12 @@ def encode_event(seq, payload):
 def blanked_message(payload):
     """A deleted message's stored event: same id and seq, no text left to read."""
     return {**payload, "text": "", "deleted": True}
+
+
+def erased_message(payload):
+    """The stored event of a message whose author deleted their account: no text, and
+    no name or id left to say who wrote it."""
+    return {**blanked_message(payload), "user": {"id": None, "handle": "", "name": ""}}
 
 
 def events_frame(encoded_events, *, kind="events", **extra):

@@ -24,6 +24,7 @@ from chat.models import (
 )
 from chat.protocol import (
     ERRORS,
+    EVENT_CLOSED,
     EVENT_DELETE,
     EVENT_MODE,
     MAX_TEXT,
@@ -37,6 +38,7 @@ from chat.protocol import (
     dumps,
     encode_event,
 )
+from safety import audit
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +94,9 @@ def _store_event(room_id, seq, payload, now):
 
 
 def _record(*, actor, broadcast, action, target_user=None, message=None, **details):
-    return ModerationAction.objects.create(
-        actor=actor if actor and actor.is_authenticated else None,
+    actor = actor if actor and actor.is_authenticated else None
+    entry = ModerationAction.objects.create(
+        actor=actor,
         broadcaster_id=broadcast.owner_id if broadcast else None,
         broadcast=broadcast,
         action=action,
@@ -101,6 +104,26 @@ def _record(*, actor, broadcast, action, target_user=None, message=None, **detai
         message=message,
         details=details,
     )
+    # The site-wide audit log holds the chat's acts too, in the same transaction.
+    kind = "message" if message else "user" if target_user else "broadcast" if broadcast else ""
+    target = message or target_user or broadcast
+    details = dict(details)  # the row above keeps its own copy, reason included
+    audit.record(
+        actor=actor,
+        action=f"chat_{action}",
+        target_kind=kind,
+        target_id=target.pk if target else "",
+        snapshot={
+            "broadcast": broadcast.slug if broadcast else None,
+            "broadcaster_id": broadcast.owner_id if broadcast else None,
+            "user_id": target_user.pk if target_user else None,
+            "handle": target_user.handle if target_user else None,
+        },
+        reason=str(details.pop("reason", "")),
+        moderation_action_id=entry.pk,
+        **details,
+    )
+    return entry
 
 
 def _require_moderator(user, broadcast):
@@ -153,7 +176,7 @@ def post_message(*, broadcast, user, text, post_to_x=False):
     Runs on every message, so its queries are the hand-written ones in chat.hotpath."""
     if not user or not user.is_authenticated:
         raise ChatRefused("sign_in_required")
-    if not _can_chat(user):
+    if not _can_chat(user) or not hotpath.is_active(user_id=user.pk):
         raise ChatRefused("not_allowed")
     text = clean_message_text(text)
     now = timezone.now()
@@ -163,6 +186,8 @@ def post_message(*, broadcast, user, text, post_to_x=False):
         restricted = hotpath.restriction(user_id=user.pk, broadcaster_id=owner_id, now=now)
         if restricted is not None:
             kind, until = restricted
+            if kind == "blocked":
+                raise ChatRefused("blocked")
             if kind == "ban":
                 raise ChatRefused("banned")
             raise ChatRefused("timed_out", retry_after=_seconds_until(until, now))
@@ -529,6 +554,21 @@ def set_chat_modes(
     return room
 
 
+def close_room(*, broadcast, reason):
+    """Close a broadcast's chat for everyone now: a numbered `closed` event reaches every
+    connected client in every process (and any that resumes), which disables its input.
+    Messages are refused from the broadcast's end on (`chat_closed`); this makes it
+    visible at once. Idempotent: returns False when the room was already closed."""
+    with transaction.atomic():
+        room = ChatRoom.objects.select_for_update().get(
+            pk=selectors.room_for(broadcast=broadcast).pk
+        )
+        if ChatEvent.objects.filter(room=room, kind=EVENT_CLOSED).exists():
+            return False
+        _append_event(room.pk, EVENT_CLOSED, {"type": EVENT_CLOSED, "reason": reason})
+    return True
+
+
 # --- moderators and filters -----------------------------------------------------------
 def add_moderator(*, broadcast, user, by):
     _require_broadcaster(by, broadcast)
@@ -640,6 +680,7 @@ __all__ = [
     "add_moderator",
     "approve_message",
     "ban_user",
+    "close_room",
     "delete_message",
     "lift_restrictions",
     "post_message",

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -116,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "safety.context_processors.moderation_notices",
             ],
         },
     },
@@ -187,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "onair.tasks.beat_heartbeat", "schedule": 10.0},
     "end-idle-broadcasts": {"task": "broadcast.end_idle_broadcasts", "schedule": 10.0},
     "sweep-x-posts": {"task": "broadcast.sweep_x_posts", "schedule": 15.0},
+    # Daily, at a quiet hour (UTC): the retention purge (safety/retention.py).
+    "purge-expired": {"task": "safety.purge_expired", "schedule": crontab(hour=3, minute=30)},
+    # Deleted accounts whose posts on X or legal holds kept the emptied row (accounts/).
+    "sweep-deleted-accounts": {"task": "accounts.sweep_deleted_accounts", "schedule": 3600.0},
 }
 
 # --- Media (broadcast/hub.py, broadcast/services.py) ------------------------------------
@@ -204,12 +210,15 @@ REPORT_ALERT_THRESHOLD = int(env("REPORT_ALERT_THRESHOLD", 3))
 # Anonymous reports: per client address per hour, and per broadcast per hour.
 REPORT_ANON_PER_ADDRESS_PER_HOUR = int(env("REPORT_ANON_PER_ADDRESS_PER_HOUR", 10))
 REPORT_ANON_PER_BROADCAST_PER_HOUR = int(env("REPORT_ANON_PER_BROADCAST_PER_HOUR", 200))
-# Shown to whoever reports self-harm or suicide: where to find help now.
+# Shown to whoever reports self-harm or suicide: where to find help now. The default is
+# translated; a text set in the environment is shown as set.
 SELF_HARM_HELP_TEXT = env(
     "SELF_HARM_HELP_TEXT",
-    "If someone is in immediate danger, call your local emergency number (112 in Europe, "
-    "911 in North America). You can also find a free, confidential helpline in your "
-    "country at https://findahelpline.com.",
+    _(
+        "If someone is in immediate danger, call your local emergency number (112 in Europe, "
+        "911 in North America). You can also find a free, confidential helpline in your "
+        "country at https://findahelpline.com."
+    ),
 )
 # "One strike": how long a restriction from going live lasts unless staff choose.
 RESTRICTION_DAYS = int(env("RESTRICTION_DAYS", 30))
@@ -238,6 +247,9 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "OnAir <onair@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", "[OnAir] ")
+# Only read by the file backend (EMAIL_BACKEND=django.core.mail.backends.filebased...).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- X (Twitter) ----------------------------------------------------------------------
 # With X_CLIENT_ID/X_CLIENT_SECRET set, real X is used and the emulator is off. Without
@@ -267,6 +279,9 @@ X_USER_POSTS_PER_HOUR = int(env("X_USER_POSTS_PER_HOUR", 6))
 X_POST_RETRY_BASE_S = float(env("X_POST_RETRY_BASE_S", 1.0))
 X_POST_DEADLINE_S = float(env("X_POST_DEADLINE_S", 600))
 X_POST_STALE_S = float(env("X_POST_STALE_S", 3 * X_HTTP_TIMEOUT + 5))
+# Deleting a post from X keeps retrying (X down, rate limits) this long after it was asked,
+# then shows staff "could not delete".
+X_POST_DELETE_DEADLINE_S = float(env("X_POST_DELETE_DEADLINE_S", 24 * 3600))
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

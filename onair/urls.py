@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/broadcasts/<str:slug>/x-post", posting_views.x_post_status, name="x_post_status"),
     path("", include("chat.urls")),
     path("", include("broadcast.urls")),
+    path("", include("safety.urls")),
 ]
 
 handler403 = "onair.views.error_403"

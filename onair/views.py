@@ -4,13 +4,19 @@ from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 
+from onair import page_facts
+
 
 def rules(request):
-    return render(request, "pages/rules.html")
+    return render(
+        request,
+        "pages/rules.html",
+        {**page_facts.periods(), "reasons": page_facts.reasons()},
+    )
 
 
 def privacy(request):
-    return render(request, "pages/privacy.html")
+    return render(request, "pages/privacy.html", page_facts.periods())
 
 
 def error_404(request, exception=None):

@@ -44,7 +44,7 @@ def test_language_switcher_sets_the_language(client):
     response = client.post(reverse("set_language"), {"language": "fr", "next": "/"})
     assert response.status_code == 302
     body = client.get("/").content.decode()
-    assert "Connexion avec X" in body
+    assert "Se connecter avec X" in body
 
 
 @pytest.mark.parametrize("path", ["/rules/", "/privacy/"])

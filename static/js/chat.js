@@ -55,6 +55,7 @@ class ChatPanel {
     this.lastSeq = null;
     this.role = "anonymous";
     this.items = new Map();
+    this.blocked = new Set(); // people this viewer blocked: their messages are not shown
     this.retryDelay = 1000;
     this.noticeTimer = null;
     this.nextRef = 1;
@@ -119,9 +120,11 @@ class ChatPanel {
     switch (frame.type) {
       case "hello":
         this.userId = frame.user_id;
+        this.blocked = new Set(frame.blocked || []);
         this.setRole(frame.role);
         this.showModes(frame.modes);
         if (frame.filters) this.showFilters(frame.filters);
+        if (frame.closed) this.closeRoom();
         break;
       case "history":
         this.log.replaceChildren();
@@ -187,6 +190,7 @@ class ChatPanel {
 
   apply(event) {
     if (event.type === "message") {
+      if (this.blocked.has(event.user.id)) return;
       const item = this.messageItem(event);
       this.items.set(event.id, item);
       this.log.append(item);
@@ -204,9 +208,12 @@ class ChatPanel {
         item.classList.add("chat-deleted");
         item.querySelector(".chat-text").replaceChildren(document.createTextNode(this.t.tDeleted));
         item.querySelector(".chat-actions")?.remove();
+        item.querySelector(".chat-report")?.remove();
       }
     } else if (event.type === "mode") {
       this.showModes(event.modes);
+    } else if (event.type === "closed") {
+      this.closeRoom();
     }
   }
 
@@ -215,6 +222,7 @@ class ChatPanel {
     item.className = "chat-message";
     item.dataset.id = String(event.id);
     item.dataset.seq = String(event.seq);
+    item.dataset.author = String(event.user.id);
     const author = document.createElement("span");
     author.className = "chat-author";
     author.textContent = event.user.name;
@@ -223,8 +231,26 @@ class ChatPanel {
     text.className = "chat-text";
     text.append(renderText(event.text));
     item.append(author, document.createTextNode(" "), text);
-    if (this.isModerator()) item.append(this.actions(event));
+    if (this.role !== "anonymous") {
+      const actions = this.actions(event);
+      if (actions.childElementCount) item.append(actions);
+    }
+    if (event.user.id !== this.userId) item.append(this.reportButton(event));
     return item;
+  }
+
+  // For everyone, anonymous viewers included: static/js/report.js opens its dialog from
+  // these attributes.
+  reportButton(event) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "chat-report";
+    button.textContent = this.t.tReport;
+    button.setAttribute("aria-label", this.t.tReportMessage.replace("%s", event.user.name));
+    button.dataset.reportTarget = "message";
+    button.dataset.reportId = String(event.id);
+    button.dataset.reportSummary = `${event.user.name}: ${event.text}`;
+    return button;
   }
 
   actions(event) {
@@ -238,12 +264,52 @@ class ChatPanel {
       b.addEventListener("click", () => this.send(frame));
       return b;
     };
-    box.append(button(this.t.tDelete, { type: "delete", id: event.id }, "chat-action-delete"));
-    if (event.user.id !== this.userId) {
-      box.append(button(this.t.tTimeout, { type: "timeout", user_id: event.user.id, seconds: 600 }, "chat-action-timeout"));
-      box.append(button(this.t.tBan, { type: "ban", user_id: event.user.id }, "chat-action-ban"));
+    const other = event.user.id && event.user.id !== this.userId;
+    if (this.isModerator()) {
+      box.append(button(this.t.tDelete, { type: "delete", id: event.id }, "chat-action-delete"));
+      if (other) {
+        box.append(button(this.t.tTimeout, { type: "timeout", user_id: event.user.id, seconds: 600 }, "chat-action-timeout"));
+        box.append(button(this.t.tBan, { type: "ban", user_id: event.user.id }, "chat-action-ban"));
+      }
+    }
+    if (other) {
+      const block = document.createElement("button");
+      block.type = "button";
+      block.className = "chat-tool chat-tool-block";
+      block.textContent = this.t.tBlock;
+      block.addEventListener("click", () => this.block(event.user));
+      box.append(block);
     }
     return box;
+  }
+
+  // Blocking is an HTTP POST (accounts/blocks), not a chat frame: it holds in every room.
+  async block(user) {
+    let response;
+    try {
+      response = await fetch(this.t.blockUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": this.t.csrf, Accept: "application/json" },
+        body: new URLSearchParams({ user: String(user.id) }),
+        credentials: "same-origin",
+      });
+    } catch {
+      this.showNotice(this.t.tBlockFailed, "block_failed");
+      return;
+    }
+    const result = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      this.showNotice(result.message || this.t.tBlockFailed, result.code || "block_failed");
+      return;
+    }
+    this.blocked.add(user.id);
+    for (const [id, item] of this.items) {
+      if (item.dataset.author === String(user.id)) {
+        item.remove();
+        this.items.delete(id);
+      }
+    }
+    this.showNotice(this.t.tBlocked.replace("%s", `@${user.handle}`), "user_blocked");
   }
 
   heldItem(message) {
@@ -294,6 +360,14 @@ class ChatPanel {
     this.mod.hidden = !this.isModerator();
     const ownerTools = this.root.querySelector("[data-chat-owner-tools]");
     if (ownerTools) ownerTools.hidden = role !== "broadcaster";
+  }
+
+  // The room takes no more messages (its broadcast ended or was removed): say so and stop
+  // offering to write. The socket stays open, so later deletions still arrive.
+  closeRoom() {
+    this.root.dataset.closed = "true";
+    this.root.querySelector("[data-chat-closed]").hidden = false;
+    for (const field of this.form?.elements || []) field.disabled = true;
   }
 
   isModerator() {

@@ -35,6 +35,7 @@ export class LivePlayer {
     this.lastMediaAt = 0;
     this.stalledSince = 0;
     this.serverState = root.dataset.state;
+    this.endReason = root.dataset.endReason || ""; // why it ended: "removed" has its own words
     this.stats = { frames: 0, jumps: 0, inits: 0 };
     root.livePlayer = this; // for tests and benches: read-only stats
   }
@@ -119,6 +120,7 @@ export class LivePlayer {
         break;
       case "ended":
         this.ended = true;
+        this.endReason = message.reason || "";
         this.setState("ended");
         break;
       case "error":
@@ -285,10 +287,14 @@ export class LivePlayer {
 
   setState(state) {
     this.root.dataset.playerState = state;
-    this.statusEl.textContent = this.strings[state] || "";
+    this.root.dataset.endReason = state === "ended" ? this.endReason : "";
+    // Ended by moderation: say why ("ended_removed", ...), else just "ended".
+    const words = state === "ended" ? this.strings[`ended_${this.endReason}`] : null;
+    this.statusEl.textContent = words || this.strings[state] || "";
     this.statusEl.hidden = state === "live";
     const badge = this.root.querySelector("[data-player-live]");
     if (badge) badge.hidden = state !== "live";
+    if (state === "ended") this.unmuteButton.hidden = true; // nothing left to hear
   }
 }
 

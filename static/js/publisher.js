@@ -152,6 +152,8 @@ async function goLive(event) {
   }).catch(() => null);
   if (!response || response.status !== 201) {
     const body = response ? await response.json().catch(() => ({})) : {};
+    // Restricted: the page itself says until when and why.
+    if (body.code === "restricted") return location.reload();
     say(strings[body.code] || strings.start_failed, "error");
     ui.goButton.disabled = false;
     setConnection("ready");
@@ -211,11 +213,11 @@ function openSocket(takeover) {
         ui.xpost.dataset.state = message.state || "";
         break;
       case "ended":
-        finish();
+        finish(message.reason);
         break;
       case "error":
         refused = true;
-        handleError(message.code);
+        handleError(message.code, message.reason);
         break;
       default:
         break;
@@ -233,7 +235,7 @@ function openSocket(takeover) {
   };
 }
 
-function handleError(code) {
+function handleError(code, reason) {
   if (code === "already_publishing") {
     say(strings.already_publishing, "error");
     ui.takeOverButton.hidden = false;
@@ -242,19 +244,23 @@ function handleError(code) {
     say(strings.taken_over, "error");
     setConnection("ready");
   } else if (code === "not_live") {
-    finish();
+    finish(reason); // ended meanwhile, maybe removed: say why
+  } else if (code === "restricted") {
+    location.reload(); // the page says until when and why
   } else {
     say(strings[code] || strings.start_failed, "error");
   }
 }
 
-function finish() {
+function finish(reason) {
   state.finished = true;
   stopRecorder();
   state.ws?.close();
   ui.endButton.hidden = true;
   setConnection("ended");
-  say(strings.ended);
+  // Ended by moderation: say why ("ended_restricted", "ended_banned", ...).
+  const why = strings[`ended_${reason}`];
+  say(why || strings.ended, why ? "error" : "info");
   warn("");
   root.dataset.ended = "true";
 }
