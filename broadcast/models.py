@@ -43,6 +43,8 @@ class Broadcast(models.Model):
     last_media_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
         indexes = [models.Index(fields=["state", "visibility", "-started_at"])]
 
     def __str__(self):
@@ -114,6 +116,8 @@ class XPost(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("X post")
+        verbose_name_plural = _("X posts")
         constraints = [
             models.UniqueConstraint(fields=["purpose", "source_key"], name="xpost_one_per_source")
         ]

@@ -26,6 +26,7 @@ class ChatRoom(models.Model):
 
     class Meta:
         verbose_name = _("chat room")
+        verbose_name_plural = _("chat rooms")
 
     def __str__(self):
         return f"chat {self.broadcast_id}"
@@ -57,6 +58,8 @@ class ChatEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("chat event")
+        verbose_name_plural = _("chat events")
         constraints = [
             models.UniqueConstraint(fields=["room", "seq"], name="chat_event_room_seq_unique")
         ]
@@ -93,6 +96,8 @@ class ChatMessage(models.Model):
     )
 
     class Meta:
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
         indexes = [
             models.Index(fields=["author", "created_at"]),
             models.Index(fields=["room", "status", "created_at"]),
@@ -114,6 +119,8 @@ class Moderator(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("chat moderator")
+        verbose_name_plural = _("chat moderators")
         constraints = [
             models.UniqueConstraint(fields=["broadcaster", "user"], name="chat_moderator_unique")
         ]
@@ -144,6 +151,8 @@ class ChatBan(models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("chat ban")
+        verbose_name_plural = _("chat bans")
         indexes = [models.Index(fields=["broadcaster", "user"])]
 
     def __str__(self):
@@ -173,6 +182,8 @@ class FilterWord(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("filter word")
+        verbose_name_plural = _("filter words")
         constraints = [
             models.UniqueConstraint(fields=["broadcaster", "phrase"], name="chat_filter_unique")
         ]
@@ -230,6 +241,8 @@ class ModerationAction(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("chat moderation action")
+        verbose_name_plural = _("chat moderation actions")
         ordering = ["-created_at"]
 
     def __str__(self):

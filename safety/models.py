@@ -94,11 +94,12 @@ class Report(models.Model):
     snapshot = models.JSONField(default=dict, blank=True)
     thumbnail = models.BinaryField(null=True, blank=True, editable=False)
     thumbnail_type = models.CharField(max_length=20, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("reported"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -106,11 +107,13 @@ class Report(models.Model):
     )
     # What settled it: "dismissed", "message_removed", "taken_down", "restricted", "banned".
     decision = models.CharField(_("decision"), max_length=24, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
     # Legal hold: what the report points at is kept until then (None while open).
-    hold_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    hold_until = models.DateTimeField(_("kept until"), null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -123,15 +126,23 @@ class Report(models.Model):
         permissions = [("act_on_report", _("Can act on reports"))]
 
     def __str__(self):
-        return f"{self.get_reason_display()} · {self.target_key} ({self.state})"
+        return f"{self.get_reason_display()} · {self.target_key} ({self.get_state_display()})"
 
 
 class Restriction(models.Model):
-    """A user may not go live until `until` ("one strike"). Lifting keeps the row."""
+    """A user may not go live until `until` ("one strike"). Lifting keeps the row.
+
+    It follows the X account, not only the row: deleting the account and signing up again
+    with the same X account finds it again by the keyed hash of the X id."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restrictions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="restrictions",
     )
+    x_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     until = models.DateTimeField(_("until"))
     reason = models.TextField(_("reason"), max_length=1000)
     rule = models.CharField(_("rule broken"), max_length=16, choices=Reason.choices, blank=True)
@@ -195,6 +206,8 @@ class Notice(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -225,6 +238,8 @@ class Appeal(models.Model):
     outcome_note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -255,7 +270,7 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("audit log entry")
-        verbose_name_plural = _("audit log")
+        verbose_name_plural = _("audit log entries")
 
     def __str__(self):
         return f"{self.actor_label} {self.action} {self.target_kind}:{self.target_id}"

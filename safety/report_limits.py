@@ -27,6 +27,12 @@ def anonymous_report_wait(*, address, broadcast_slug):
     return None
 
 
+def forget_address(*, address):
+    """Open a fresh window for `address` (staff lifting a limit that caught a shared
+    address, such as a school's; tests whose pages all come from one address)."""
+    cache.delete(f"safety:reports:address:{address_key(address)}:start")
+
+
 def _take(name, limit, window=WINDOW_S):
     """Count one hit; return the seconds until the window reopens once past `limit`.
     The window opens at its first hit; its count lives under a key named by its start."""

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.selectors import x_id_hash
 from broadcast.models import Broadcast
 from broadcast.services import EndReason, end_broadcast
 from safety import audit
@@ -45,7 +46,12 @@ def restrict(*, user, by, days=None, reason, rule=""):
         raise ValidationError(_("Give the reason the user will read."), code="reason")
     until = timezone.now() + timedelta(days=days)
     restriction = Restriction.objects.create(
-        user=user, until=until, reason=reason[:1000], rule=rule or "", created_by=by
+        user=user,
+        x_id_hash=x_id_hash(user.x_id) if user.x_id else "",
+        until=until,
+        reason=reason[:1000],
+        rule=rule or "",
+        created_by=by,
     )
     issue_notice(
         user=user,

@@ -5,8 +5,10 @@ broadcast.services asks here before every go-live; safety.restrictions writes. K
 read apart lets both depend on it without importing each other.
 """
 
+from django.db.models import Q
 from django.utils import timezone
 
+from accounts.selectors import x_id_hash
 from safety.models import Notice, Restriction
 
 
@@ -14,10 +16,12 @@ def active_restriction(user):
     """The user's restriction in force now (the one that ends last), or None."""
     if not getattr(user, "pk", None):
         return None
+    whose = Q(user_id=user.pk)
+    if user.x_id:
+        # The same X account under an earlier, deleted account.
+        whose |= Q(x_id_hash=x_id_hash(user.x_id))
     return (
-        Restriction.objects.filter(
-            user_id=user.pk, lifted_at__isnull=True, until__gt=timezone.now()
-        )
+        Restriction.objects.filter(whose, lifted_at__isnull=True, until__gt=timezone.now())
         .order_by("-until")
         .first()
     )

@@ -236,3 +236,18 @@ def test_broadcaster_page_says_why_the_live_ended_then_until_when(
         assert errors == []
     finally:
         context.close()
+
+
+def test_deleting_the_account_does_not_escape_a_restriction(owner, moderator):
+    from accounts.self_service import delete_account, finish_account_deletion
+
+    x_id = owner.x_id
+    restriction = restrict(user=owner, by=moderator, reason=REASON, rule=Reason.CRIME)
+    delete_account(user=owner)
+    finish_account_deletion(user_id=owner.pk)
+
+    returning = adult(username="same-x-account", handle="restricted_owner", x_id=x_id)
+    assert active_restriction(returning) == restriction
+    assert not services.user_may_broadcast(returning)
+    stranger = adult(username="someone-else", handle="someone_else")
+    assert active_restriction(stranger) is None

@@ -1,20 +1,27 @@
 """End to end, in Chromium, with two web processes sharing broadcasts through Redis (as in
 production): a broadcaster goes live and tells their X followers, viewers on both
-processes watch, staff take it down from the desk's live wall; viewers on both processes
+processes watch, an anonymous viewer reports it as a crime in progress, it shows first on
+the desk's live wall with its live picture, staff take it down from there; viewers on both processes
 see the removal message, the chat closes, the publisher cannot reconnect, the post is
 gone from the X emulator, and the act is in the audit log."""
+
+import urllib.error
+import urllib.request
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from broadcast import posting
 from broadcast.models import Broadcast, XPost
-from safety.models import AuditEntry, Notice, Reason
+from safety import report_limits
+from safety.models import AuditEntry, Notice, Reason, Report
+from safety.selectors import active_restriction
 from tests.chat.support import chatter
 from tests.conftest import CeleryWorker, DaphneServer
-from tests.factories import UserFactory
+from tests.factories import BroadcastFactory, UserFactory
 from tests.media.browser import (
     GO_LIVE,
     PLAYER,
@@ -72,6 +79,14 @@ def signed_in(browser, server, user):
     return context
 
 
+def has_thumbnail(server, slug):
+    try:
+        with urllib.request.urlopen(f"{server.url}/b/{slug}/thumbnail.jpg", timeout=5) as r:
+            return r.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
 def chat_state(page):
     return page.eval_on_selector(
         "[data-chat]",
@@ -126,12 +141,21 @@ def test_staff_take_down_a_live_broadcast_for_everyone_everywhere(
             what="the chatter's chat to be ready",
         )
 
-        # ==== The anonymous report joins here =====================================
-        # An anonymous viewer reports the broadcast as a crime in progress, and it
-        # shows first on the live wall below, with its thumbnail.
-        # ==========================================================================
+        # An anonymous viewer reports it as a crime in progress. (Every page here comes
+        # from 127.0.0.1: this address starts a fresh hourly window of anonymous reports.)
+        report_limits.forget_address(address="127.0.0.1")
+        wait_for(lambda: has_thumbnail(one, slug), timeout=40, what="a live picture")
+        reporter = viewers[0][0]
+        reporter.get_by_role("button", name="Report this broadcast").click()
+        dialog = reporter.get_by_role("dialog", name="Report this broadcast")
+        dialog.get_by_label(str(Reason.CRIME.label)).check()
+        dialog.get_by_role("button", name="Send report").click()
+        expect(dialog.locator("[data-report-confirmation]")).to_be_visible()
+        filed = Report.objects.get(target_key=f"b:{broadcast.pk}")
+        assert filed.reporter is None and filed.urgent and filed.reason == Reason.CRIME
 
-        # Staff take it down from the desk's live wall.
+        # It shows first on the live wall, ahead of a quiet broadcast, with its picture.
+        quiet = BroadcastFactory(live=True, title="Quiet knitting")
         moderator = UserFactory(
             username="td-staff", handle="td_staff", is_staff=True, is_superuser=True
         )
@@ -139,7 +163,20 @@ def test_staff_take_down_a_live_broadcast_for_everyone_everywhere(
         contexts.append(context)
         desk = context.new_page()
         desk.goto(one.url + reverse("admin:safety_live"))
+        cards = desk.eval_on_selector_all(
+            "[data-desk-card]", "cards => cards.map(card => card.dataset.deskCard)"
+        )
+        assert cards[0] == slug and quiet.slug in cards
         card = desk.locator(f"[data-desk-card='{slug}']")
+        wait_for(
+            lambda: card.locator("img[data-desk-thumb]").evaluate(
+                "img => img.complete && img.naturalWidth > 0"
+            ),
+            timeout=20,
+            what="the live picture on the wall",
+        )
+
+        # Staff take it down from the desk's live wall.
         card.locator("summary").click()
         card.locator("select").select_option(Reason.CRIME.value)
         card.locator("textarea").fill("Live violence.")
@@ -160,9 +197,17 @@ def test_staff_take_down_a_live_broadcast_for_everyone_everywhere(
         wait_for_dataset(studio, GO_LIVE, "ended", "true", timeout=15)
         notice = studio.locator("[data-notice]").inner_text()
         assert "removed for breaking the rules" in notice
+        # The report was urgent, so the wall's form had the restriction pre-selected: the
+        # owner may not go live again for a while, which the socket says first.
+        restriction = active_restriction(owner)
+        assert restriction is not None and restriction.rule == Reason.CRIME
         again = studio.evaluate(TRY_PUBLISHING, f"/ws/b/{slug}/publish/?session=again")
         assert again == {
-            "refusal": {"type": "error", "code": "not_live", "reason": "removed"},
+            "refusal": {
+                "type": "error",
+                "code": "restricted",
+                "until": restriction.until.isoformat(),
+            },
             "code": 4403,
         }
         assert dataset(studio, GO_LIVE, "connection") == "ended"
