@@ -1,6 +1,7 @@
 """Blocks: one person shutting another out of their corner of OnAir.
 
-A block is private between the blocker and OnAir: the blocked person is not told. Its
+A block is private between the blocker and OnAir: the blocked person is not notified,
+but if they try to chat in the blocker's broadcasts the refusal says they were blocked. Its
 two effects are enforced where they happen: chat.services.post_message refuses a
 blocked person's messages in the blocker's broadcasts ("blocked"), and the chat socket
 hands the blocker their list in its hello frame so that the page hides the blocked

@@ -44,6 +44,7 @@ AFTER_S = 3
 DRAIN_S = 5
 COPY_ROWS = 20_000
 TIMELINE_S = 10
+BEFORE_S = 10
 TOKEN = re.compile(r"p(\d+):(\d+\.\d+)")
 
 
@@ -385,8 +386,11 @@ def main():
         for sent, ms in zip(data["lat_sent"], data["lat_ms"], strict=True)
         if purge_from <= sent <= purge_to
     ]
+    # The same room just before, once settled: what the purge is compared with.
     before = [
-        ms for sent, ms in zip(data["lat_sent"], data["lat_ms"], strict=True) if sent < purge_from
+        ms
+        for sent, ms in zip(data["lat_sent"], data["lat_ms"], strict=True)
+        if purge_from - BEFORE_S <= sent < purge_from
     ]
     sent = len(data["sent_at"])
     acked = report["acked"]
@@ -404,7 +408,8 @@ def main():
         f"chat: {sent} messages at {args.rate}/s to {args.viewers} viewers "
         f"({report['viewers']} still connected): stored {acked.count(1)}, refused {refused} "
         f"{report['errors'] or ''}, unanswered {acked.count(0)}, resyncs {report['resyncs']}; "
-        f"p50/p99 before the purge {percentile(before, 50):.1f}/{percentile(before, 99):.1f} ms, "
+        f"p50/p99 in the {BEFORE_S} s before the purge "
+        f"{percentile(before, 50):.1f}/{percentile(before, 99):.1f} ms, "
         f"during {percentile(during, 50):.1f}/{percentile(during, 99):.1f} ms "
         f"({len(during)} deliveries); during the purge: Daphne CPU {daphne:.0f}%, machine "
         f"busy {machine:.0f}%/{100 * os.cpu_count()}% (other work included); the load "

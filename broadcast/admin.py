@@ -25,6 +25,11 @@ class BroadcastAdmin(admin.ModelAdmin):
     )
     actions = ["end_now"]
 
+    def has_delete_permission(self, request, obj=None):
+        # Broadcasts go through the retention purge or their owner's account deletion,
+        # which keep what a legal hold holds; an admin delete would cascade past it.
+        return False
+
     @admin.action(description=_("End the selected broadcasts now"), permissions=["change"])
     def end_now(self, request, queryset):
         ended = sum(

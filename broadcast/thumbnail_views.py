@@ -28,7 +28,7 @@ def thumbnail(request, slug):
         raise Http404
     response = HttpResponse(picture.data, content_type=picture.content_type)
     response["Last-Modified"] = http_date(picture.taken_at.timestamp())
-    if request.user.is_staff:
+    if thumbnails.is_moderation_staff(request.user):
         # The desk must see the current picture, and may see one no one else can:
         # nothing in front of the site keeps it.
         patch_cache_control(response, private=True, no_store=True)

@@ -85,12 +85,17 @@ def picture_on_card(broadcast):
     )
 
 
+def is_moderation_staff(user):
+    """Staff who work the moderation desk (they may read reports)."""
+    return bool(getattr(user, "is_staff", False)) and user.has_perm("safety.view_report")
+
+
 def may_see_thumbnail(*, user, broadcast):
-    """Staff always see a live broadcast's picture; others only what its card shows.
-    Nobody sees the picture of a broadcast that is not live."""
+    """Moderation staff always see a live broadcast's picture; others only what its card
+    shows. Nobody sees the picture of a broadcast that is not live."""
     if broadcast.state != Broadcast.State.LIVE:
         return False
-    return bool(getattr(user, "is_staff", False)) or picture_on_card(broadcast)
+    return is_moderation_staff(user) or picture_on_card(broadcast)
 
 
 # --- where pictures are kept ---------------------------------------------------------

@@ -31,6 +31,7 @@ def _publisher_urls(request, broadcast):
     }
 
 
+@never_cache
 def home(request):
     return render(
         request, "broadcast/home.html", {"broadcasts": selectors.live_public_broadcasts()[:50]}
@@ -214,6 +215,7 @@ def broadcast_api(request, slug):
     return JsonResponse(selectors.broadcast_state(broadcast))
 
 
+@never_cache
 def broadcaster(request, handle):
     """/u/<handle>/: the live broadcast if there is one, else when they were last live."""
     user = (

@@ -78,31 +78,28 @@ def lock_room(room_id):
 
 
 def restriction(*, user_id, broadcaster_id, now):
-    """None, ("blocked", None) (the broadcaster blocked the user: accounts.blocks),
-    ("ban", None) or ("timeout", until) for the longest timeout. One round trip: the
-    block rides on the ban lookup, each on its own index."""
+    """None, ("inactive", None) (the account was banned or deleted since the socket
+    opened: a socket holds the user as it was then), ("blocked", None) (the broadcaster
+    blocked the user: accounts.blocks), ("ban", None) or ("timeout", until) for the
+    longest timeout. One round trip: each lookup on its own index."""
+    # The ban branch comes first: PostgreSQL types a UNION's columns pair by pair from
+    # the left, and two leading bare NULLs would make the second column text.
     rows = _all(
-        f"SELECT 'block', NULL FROM {BLOCK} WHERE blocker_id = %s AND blocked_id = %s "  # noqa: S608
-        f"UNION ALL SELECT 'ban', expires_at FROM {BAN} WHERE broadcaster_id = %s "
-        "AND user_id = %s AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
-        [broadcaster_id, user_id, broadcaster_id, user_id, _db_time(now)],
+        f"SELECT 'ban', expires_at FROM {BAN} WHERE broadcaster_id = %s "  # noqa: S608
+        "AND user_id = %s AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > %s) "
+        f"UNION ALL SELECT 'inactive', NULL FROM {USER} WHERE id = %s AND is_active = %s "
+        f"UNION ALL SELECT 'block', NULL FROM {BLOCK} WHERE blocker_id = %s AND blocked_id = %s",
+        [broadcaster_id, user_id, _db_time(now), user_id, False, broadcaster_id, user_id],
     )
     if not rows:
         return None
+    if any(kind == "inactive" for kind, _ in rows):
+        return ("inactive", None)
     if any(kind == "block" for kind, _ in rows):
         return ("blocked", None)
     if any(expires is None for _, expires in rows):
         return ("ban", None)
     return ("timeout", max(_py_time(expires) for _, expires in rows))
-
-
-def is_active(*, user_id):
-    """The account is still active (a socket opened before a site-wide ban still holds
-    the user as it was then): one primary-key lookup."""
-    return (
-        _one(f"SELECT 1 FROM {USER} WHERE id = %s AND is_active = %s", [user_id, True])  # noqa: S608
-        is not None
-    )
 
 
 def is_appointed(*, broadcaster_id, user_id):

@@ -176,21 +176,23 @@ def post_message(*, broadcast, user, text, post_to_x=False):
     Runs on every message, so its queries are the hand-written ones in chat.hotpath."""
     if not user or not user.is_authenticated:
         raise ChatRefused("sign_in_required")
-    if not _can_chat(user) or not hotpath.is_active(user_id=user.pk):
+    if not _can_chat(user):
         raise ChatRefused("not_allowed")
     text = clean_message_text(text)
     now = timezone.now()
     owner_id = broadcast.owner_id
     is_owner = user.pk == owner_id
-    if not is_owner:
-        restricted = hotpath.restriction(user_id=user.pk, broadcaster_id=owner_id, now=now)
-        if restricted is not None:
-            kind, until = restricted
-            if kind == "blocked":
-                raise ChatRefused("blocked")
-            if kind == "ban":
-                raise ChatRefused("banned")
-            raise ChatRefused("timed_out", retry_after=_seconds_until(until, now))
+    # For the owner only "inactive" can match: nobody blocks, bans or times out themself.
+    restricted = hotpath.restriction(user_id=user.pk, broadcaster_id=owner_id, now=now)
+    if restricted is not None:
+        kind, until = restricted
+        if kind == "inactive":
+            raise ChatRefused("not_allowed")
+        if kind == "blocked":
+            raise ChatRefused("blocked")
+        if kind == "ban":
+            raise ChatRefused("banned")
+        raise ChatRefused("timed_out", retry_after=_seconds_until(until, now))
     privileged = (
         is_owner or user.is_staff or hotpath.is_appointed(broadcaster_id=owner_id, user_id=user.pk)
     )

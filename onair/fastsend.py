@@ -107,7 +107,8 @@ class DaphneProbe:
             transport = getattr(self.protocol, "transport", None)
             if transport is None:
                 return None  # not connected yet: look again next time
-            self._sock = transport.socket if _plain_tcp(transport) else None
+            # A connection already closed has dropped its socket: no direct path then.
+            self._sock = getattr(transport, "socket", None) if _plain_tcp(transport) else None
         return self._sock
 
     def buffered_bytes(self):

@@ -210,6 +210,10 @@ REPORT_ALERT_THRESHOLD = int(env("REPORT_ALERT_THRESHOLD", 3))
 # Anonymous reports: per client address per hour, and per broadcast per hour.
 REPORT_ANON_PER_ADDRESS_PER_HOUR = int(env("REPORT_ANON_PER_ADDRESS_PER_HOUR", 10))
 REPORT_ANON_PER_BROADCAST_PER_HOUR = int(env("REPORT_ANON_PER_BROADCAST_PER_HOUR", 200))
+# Reports per signed-in user per hour, and staff alert emails per hour over the site (past
+# it, one notice, then none until the hour is over; the admin's counters show them all).
+REPORT_PER_USER_PER_HOUR = int(env("REPORT_PER_USER_PER_HOUR", 30))
+REPORT_ALERTS_PER_HOUR = int(env("REPORT_ALERTS_PER_HOUR", 60))
 # Shown to whoever reports self-harm or suicide: where to find help now. The default is
 # translated; a text set in the environment is shown as set.
 SELF_HARM_HELP_TEXT = env(

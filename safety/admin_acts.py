@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -48,9 +49,12 @@ def _open(reports):
 
 
 def open_reports_on_broadcast(broadcast):
-    """Open reports of the broadcast and of its chat messages (a report of a message
-    names the message's broadcast too)."""
-    return Report.objects.filter(state=Report.State.OPEN, broadcast_id=broadcast.pk)
+    """Open reports a takedown settles: of the broadcast itself, and of its owner's own
+    chat messages. Reports of other people's messages in its chat stay open: a takedown
+    does not deal with them (a chatter grooming a child must still be acted on)."""
+    return Report.objects.filter(state=Report.State.OPEN, broadcast_id=broadcast.pk).filter(
+        Q(target_kind=Report.Target.BROADCAST) | Q(target_user_id=broadcast.owner_id)
+    )
 
 
 def take_down_broadcast(*, broadcast, by, rule, reason="", restrict_days=None):
@@ -64,7 +68,7 @@ def take_down_broadcast(*, broadcast, by, rule, reason="", restrict_days=None):
             settled = settle_reports(
                 reports=open_reports_on_broadcast(broadcast),
                 by=by,
-                decision="restricted" if restrict_days else "taken_down",
+                decision="restricted" if takedown.restriction else "taken_down",
                 note=reason,
             )
     except REFUSALS as error:

@@ -2,11 +2,10 @@
 settle reports. A report keeps its own evidence (a snapshot taken when it is filed, and
 the live picture of a broadcast) so that deleting or purging what it points at loses
 nothing. Urgent reasons, and a broadcast reported by more than REPORT_ALERT_THRESHOLD
-distinct reporters, alert staff by email (safety.tasks.send_report_alert).
+distinct reporters, alert staff by email (safety/alerts.py).
 
 Reads for the moderation desk are in safety/report_queries.py."""
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,11 +20,10 @@ from broadcast.models import Broadcast
 from chat.models import ChatMessage
 from chat.protocol import normalise_text
 from onair.client_address import address_key
+from safety.alerts import raise_alert
 from safety.audit import record
-from safety.models import URGENT_REASONS, Reason, Report
-from safety.report_limits import anonymous_report_wait
-
-log = logging.getLogger(__name__)
+from safety.models import SEVERITY, URGENT_REASONS, Reason, Report
+from safety.report_limits import anonymous_report_wait, user_report_wait
 
 DETAILS_MAX = 1000
 # The same target reported urgently for the same reason alerts at most once this often.
@@ -52,6 +50,7 @@ LIMITED = {
         "This broadcast has had too many reports from people who are not signed in. "
         "Sign in with X to report it."
     ),
+    "user": _("You have sent too many reports. Please try again later."),
 }
 
 
@@ -91,8 +90,8 @@ def reporter_key(*, reporter, address):
 
 def file_report(*, reporter, address, target_kind, target_id, reason, details=""):
     """File a report of a broadcast (by slug) or a chat message (by id) and return it. A
-    repeat by the same reporter while their report is open updates that report. Raises
-    ReportRefused. `reporter` is a User or None (anonymous)."""
+    repeat by the same reporter while their report is open adds to that report (see
+    _merge). Raises ReportRefused. `reporter` is a User or None (anonymous)."""
     if reporter is not None and not reporter.is_authenticated:
         reporter = None
     reason, details = _clean(reason, details)
@@ -100,10 +99,17 @@ def file_report(*, reporter, address, target_kind, target_id, reason, details=""
     if reporter is not None and reporter.pk == target.user_id:
         raise ReportRefused("self_report")
     if reporter is None:
-        limited = anonymous_report_wait(address=address, broadcast_slug=target.broadcast.slug)
-        if limited is not None:
-            which, wait = limited
-            raise ReportRefused("rate_limited", LIMITED[which], retry_after=round(wait, 1))
+        limited = anonymous_report_wait(
+            address=address,
+            broadcast_slug=target.broadcast.slug,
+            urgent=reason in URGENT_REASONS,
+        )
+    else:
+        wait = user_report_wait(user=reporter)
+        limited = None if wait is None else ("user", wait)
+    if limited is not None:
+        which, wait = limited
+        raise ReportRefused("rate_limited", LIMITED[which], retry_after=round(wait, 1))
     # Read outside the transaction: in Redis mode the picture lives in Redis.
     thumbnail = _thumbnail(target)
     return _save(
@@ -191,6 +197,7 @@ def snapshot_of(target, *, now, thumbnail=None):
             "started_at": _iso(broadcast.started_at),
             "ended_at": _iso(broadcast.ended_at),
             "owner_id": owner.pk,
+            "owner_x_id": owner.x_id,
             "owner_handle": owner.handle,
         },
     }
@@ -200,6 +207,7 @@ def snapshot_of(target, *, now, thumbnail=None):
             "id": message.pk,
             "text": message.text,
             "author_id": message.author_id,
+            "author_x_id": message.author.x_id,
             "author_handle": message.author.handle,
             "created_at": _iso(message.created_at),
         }
@@ -213,28 +221,16 @@ def snapshot_of(target, *, now, thumbnail=None):
 def _save(*, reporter, key, target, reason, details, thumbnail):
     now = timezone.now()
     urgent = reason in URGENT_REASONS
-    report = (
-        Report.objects.select_for_update()
-        .filter(reporter_key=key, target_key=target.key, state=Report.State.OPEN)
-        .first()
-    )
+    report = _open_report(key, target)
+    created = None
     if report is None:
-        report = _create(reporter, key, target, reason, details, urgent, thumbnail, now)
-        became_urgent = urgent
+        created = _create(reporter, key, target, reason, details, urgent, thumbnail, now)
+    if created is not None:
+        report, became_urgent = created, urgent
     else:
-        became_urgent = urgent and report.reason != reason
-        report.reason = reason
-        report.details = details
-        report.urgent = urgent
-        report.updated_at = now
-        if reporter is not None and report.reporter_id is None:
-            report.reporter = reporter
-        # Evidence is never overwritten: the first picture stays, a later one fills a gap.
-        if thumbnail is not None and not report.thumbnail:
-            report.thumbnail = thumbnail.data
-            report.thumbnail_type = thumbnail.content_type
-            report.snapshot = {**report.snapshot, "thumbnail_taken_at": _iso(thumbnail.taken_at)}
-        report.save()
+        # An open report, or the one a concurrent first report by this reporter made.
+        report = report or _open_report(key, target)
+        became_urgent = _merge(report, reporter, reason, details, thumbnail, now)
     if became_urgent:
         gate = f"safety:alerted:urgent:{target.scope}:{reason}"
         _alert_on_commit(report.pk, "urgent", gate, URGENT_ALERT_EVERY_S)
@@ -248,7 +244,57 @@ def _save(*, reporter, key, target, reason, details, thumbnail):
     return report
 
 
+def _open_report(key, target):
+    return (
+        Report.objects.select_for_update()
+        .filter(reporter_key=key, target_key=target.key, state=Report.State.OPEN)
+        .first()
+    )
+
+
+def _merge(report, reporter, reason, details, thumbnail, now):
+    """A repeat adds to the open report and never weakens it: all anonymous reports from
+    one address share it, so a later "spam" must not bury an earlier child at risk. The
+    more serious reason stays, `urgent` stays once set, new details follow the old ones.
+    True if the repeat made the report urgent for a new reason (which alerts)."""
+    became_urgent = False
+    if SEVERITY[reason] < SEVERITY[report.reason]:
+        became_urgent = reason in URGENT_REASONS
+        report.reason = reason
+    report.urgent = report.urgent or reason in URGENT_REASONS
+    report.details = append_details(report.details, details, now=now)
+    report.updated_at = now
+    if reporter is not None and report.reporter_id is None:
+        report.reporter = reporter
+    # Evidence is never overwritten: the first picture stays, a later one fills a gap.
+    if thumbnail is not None and not report.thumbnail:
+        report.thumbnail = thumbnail.data
+        report.thumbnail_type = thumbnail.content_type
+        report.snapshot = {**report.snapshot, "thumbnail_taken_at": _iso(thumbnail.taken_at)}
+    report.save()
+    return became_urgent
+
+
+def append_details(old, new, *, now):
+    """`old` then `new` on a line of its own, after its time (UTC), within DETAILS_MAX.
+    Past it, the oldest lines give way (marked by "…"): the newest words are the ones a
+    reporter has just chosen; a newest entry longer than the cap alone keeps its start."""
+    if not new:
+        return old
+    entry = f"[{now:%Y-%m-%d %H:%M} UTC] {new}"
+    if len(entry) > DETAILS_MAX:
+        entry = entry[: DETAILS_MAX - 1] + "…"
+    combined = f"{old}\n{entry}" if old else entry
+    if len(combined) <= DETAILS_MAX:
+        return combined
+    if len(entry) > DETAILS_MAX - 3:
+        return entry
+    tail = combined[-(DETAILS_MAX - 2) :]
+    return "…\n" + tail[tail.index("\n") + 1 :]
+
+
 def _create(reporter, key, target, reason, details, urgent, thumbnail, now):
+    """The reporter's first open report of the target, or None if a concurrent one won."""
     fields = {
         "target_kind": target.kind,
         "target_key": target.key,
@@ -268,17 +314,11 @@ def _create(reporter, key, target, reason, details, urgent, thumbnail, now):
     }
     try:
         # A savepoint: the same reporter's concurrent first report may win the
-        # one-open-report constraint, and then this one updates it instead.
+        # one-open-report constraint, and then this one adds to it instead.
         with transaction.atomic():
             return Report.objects.create(**fields)
     except IntegrityError:
-        report = Report.objects.select_for_update().get(
-            reporter_key=key, target_key=target.key, state=Report.State.OPEN
-        )
-        report.reason, report.details, report.urgent = reason, details, urgent
-        report.updated_at = now
-        report.save(update_fields=["reason", "details", "urgent", "updated_at"])
-        return report
+        return None
 
 
 def threshold_gate(slug):
@@ -286,22 +326,7 @@ def threshold_gate(slug):
 
 
 def _alert_on_commit(report_id, why, gate, ttl):
-    transaction.on_commit(lambda: _alert(report_id=report_id, why=why, gate=gate, ttl=ttl))
-
-
-def _alert(*, report_id, why, gate, ttl):
-    """After commit: alert once per gate (an atomic add in the shared cache), record it,
-    and hand the email to Celery."""
-    if not cache.add(gate, report_id, ttl):
-        return
-    record(actor=None, action="report_alert", target_kind="report", target_id=report_id, why=why)
-    from safety.tasks import send_report_alert
-
-    try:
-        send_report_alert.apply_async(args=[report_id, why])
-    except Exception:
-        # The report stands and the admin's counter shows it; only the email is lost.
-        log.exception("could not enqueue the alert for report %s", report_id)
+    transaction.on_commit(lambda: raise_alert(report_id=report_id, why=why, gate=gate, ttl=ttl))
 
 
 # --- settling -------------------------------------------------------------------------

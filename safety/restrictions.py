@@ -28,8 +28,13 @@ MAX_DAYS = 3650
 
 
 def user_snapshot(user):
-    """Who the act was against, as they were (the audit log outlives the account)."""
-    return {"user_id": user.pk, "handle": user.handle, "x_id": user.x_id}
+    """Who the act was against, as they were (the audit log outlives the account). The X
+    id only as its keyed hash: the log keeps no raw X id of a banned or deleted user."""
+    return {
+        "user_id": user.pk,
+        "handle": user.handle,
+        "x_id_hash": x_id_hash(user.x_id) if user.x_id else "",
+    }
 
 
 @transaction.atomic

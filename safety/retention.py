@@ -36,7 +36,7 @@ X_POST_IN_FLIGHT = Q(state__in=[XPost.State.QUEUED, XPost.State.POSTING]) | Q(
 # After each transaction the purge rests this many times as long as the transaction took,
 # so that it uses at most half of a core and of the database's time: live rooms post to
 # the same tables meanwhile, and a daily job has hours to finish.
-PAUSE_RATIO = 1.0
+PAUSE_RATIO = 3.0
 
 # What refers to a broadcast, emptied before the broadcast itself so that no single
 # transaction grows with the size of a chat: (model, field naming the broadcast).
@@ -121,6 +121,9 @@ class _Purge:
 
     def __init__(self, batch_size):
         self.batch_size = batch_size
+        # Deleting a broadcast is about ten rows' work (its room, and every link Django
+        # checks and releases): a tenth as many broadcasts make as short a transaction.
+        self.broadcasts_per_batch = max(1, batch_size // 10)
         self.counts = Counter()
         self.batches = Counter()  # transactions per table deleted from
 
@@ -155,7 +158,7 @@ class _Purge:
                 purgeable_broadcasts(now)
                 .filter(pk__gt=after)
                 .order_by("pk")
-                .values_list("pk", flat=True)[: self.batch_size]
+                .values_list("pk", flat=True)[: self.broadcasts_per_batch]
             )
             if not chunk:
                 return

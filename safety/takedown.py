@@ -25,6 +25,7 @@ from safety import audit
 from safety.models import Notice, Reason
 from safety.notices import issue_notice
 from safety.restrictions import restrict
+from safety.selectors import active_restriction
 
 
 @dataclass
@@ -56,7 +57,18 @@ def take_down(*, broadcast, by, rule, reason="", restrict_days=None):
         .get(pk=broadcast.pk)
     )
     if broadcast.end_reason == EndReason.REMOVED:
-        return Takedown(broadcast=broadcast, notice=None)
+        # Already down (two moderators at once, or the queue after the wall): a
+        # restriction asked for now is still made, unless one is in force already.
+        restriction = active_restriction(broadcast.owner)
+        if restrict_days and restriction is None:
+            restriction = restrict(
+                user=broadcast.owner,
+                by=by,
+                days=restrict_days,
+                reason=reason or str(Reason(rule).label),
+                rule=rule,
+            )
+        return Takedown(broadcast=broadcast, notice=None, restriction=restriction)
     snapshot = _snapshot(broadcast)
     if not end_broadcast(broadcast=broadcast, reason=EndReason.REMOVED, by=by):
         # Ended before the takedown: the page and the publisher still say "removed".

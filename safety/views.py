@@ -81,7 +81,9 @@ def report(request):
         )
     except ReportRefused as refused:
         return _error(refused.code, refused.message, retry_after=refused.retry_after)
-    body = {"type": "report", "id": filed.pk, "message": confirmation(filed)}
+    # No report id: a repeat from the same network answers with the same report, which
+    # would tell its reporter that someone there had already reported the target.
+    body = {"type": "report", "message": confirmation(filed)}
     if filed.reason == Reason.SELF_HARM:
         body["help"] = settings.SELF_HARM_HELP_TEXT
     return JsonResponse(body, status=201)

@@ -8,6 +8,7 @@ import pytest
 
 from broadcast import thumbnail_views
 from safety.models import Reason
+from tests.factories import BroadcastFactory, UserFactory
 
 
 def text_of(response):
@@ -25,6 +26,7 @@ def test_the_privacy_page_states_the_configured_periods(client, settings):
     page = text_of(client.get("/privacy/"))
     assert "deleted 21 days after it ends" in page
     assert "deleted 111 days after the report is closed" in page
+    assert "Each entry is deleted 111 days after it is written" in page
     assert "for 45 days after it closes; 730 days when a child may be at risk" in page
     assert "Every 7.5 seconds the server takes one still picture" in page
     assert "for 22.5 seconds (3 periods)" in page
@@ -47,8 +49,24 @@ def test_the_privacy_page_names_every_copy(client):
         "caches in front of our site",  # caches
         "access logs",  # addresses in access logs
         "keyed hash of the address, never the address itself",  # report counters
+        "the text of a chat message a moderator removed",  # audit chat_delete
+        "a report's evidence when the report is closed",  # audit report_<decision>
+        "each restriction and ban, with whom it was against and why",  # audit restrict/ban
+        "emailed to the moderators, with what was reported and the reporter's words",
+        "kept while your account exists",  # notices, appeals, restrictions
+        "Deleting your account does not remove a restriction",
     ):
         assert copy in page
+
+
+@pytest.mark.django_db
+def test_pages_about_broadcasts_are_sent_marked_do_not_store(client):
+    owner = UserFactory(handle="caster")
+    live = BroadcastFactory(owner=owner, live=True)
+    for path in ("/", f"/b/{live.slug}/", f"/b/{live.slug}/chat/", "/u/caster/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" in response["Cache-Control"], path
 
 
 @pytest.mark.django_db
@@ -72,6 +90,8 @@ def test_the_rules_page_lists_the_ten_reasons_reporting_and_appeals(client, sett
     assert "the same X account cannot come back" in page
     assert 'href="/safety/notices/"' in response.content.decode()
     assert "A different moderator from the one who decided" in page
+    assert "A granted appeal lifts a restriction or a ban" in page
+    assert "a removed broadcast or message stays removed" in page
 
 
 @pytest.mark.browser

@@ -42,7 +42,7 @@ def thumbnail_url(broadcast):
 
 
 def staff_client(client):
-    client.force_login(UserFactory(username="desk", is_staff=True))
+    client.force_login(UserFactory(username="desk", is_staff=True, is_superuser=True))
     return client
 
 
@@ -87,6 +87,10 @@ def test_without_the_broadcasters_consent_only_staff_get_the_picture(client, jpe
     assert client.get(thumbnail_url(broadcast)).status_code == 404
     client.force_login(broadcast.owner)
     assert client.get(thumbnail_url(broadcast)).status_code == 404
+    # Staff who do not work the moderation desk are not the desk.
+    client.force_login(UserFactory(username="ops", is_staff=True))
+    assert client.get(thumbnail_url(broadcast)).status_code == 404
+    assert staff_client(client).get(thumbnail_url(broadcast)).status_code == 200
 
 
 def test_nobody_gets_the_picture_of_an_ended_broadcast(client, jpeg):

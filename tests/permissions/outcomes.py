@@ -66,10 +66,10 @@ LOGIN = Outcome(302, SIGN_IN, allowed=False)
 ADMIN_LOGIN = Outcome(302, ADMIN_SIGN_IN, allowed=False)
 FORBIDDEN = Outcome(403, allowed=False)
 NOT_FOUND = Outcome(404, allowed=False)
-# An admin action: done and back to the list; or, one the user may not run, nothing done
-# and the list shown again.
+# An admin action done, back to the list; and a refusal inside the admin: the same page
+# shown again (an action the user may not run, a decision they may not make), nothing done.
 DONE = Outcome(302, BACK)
-NOT_DONE = Outcome(200, allowed=False)
+SHOWN_AGAIN = Outcome(200, allowed=False)
 
 
 def redirect(path, *, allowed=True):
@@ -121,13 +121,18 @@ class Http:
     def send(self, world, principal):
         """The request as the principal's browser sends it, from an address no other
         request used (anonymous reports are limited per address)."""
-        client = world.client(principal, REMOTE_ADDR=f"2001:db8::{secrets.token_hex(2)}")
+        client = world.client(principal)
         url = self.url(world)
+        address = {"REMOTE_ADDR": f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"}
         if self.method == "GET":
-            return url, client.get(url, self.query)
+            return url, client.get(url, self.query, **address)
         data = self.data(world, principal) if self.data else {}
         if self.as_json:
             return url, client.post(
-                url, json.dumps(data), content_type="application/json", HTTP_ACCEPT="application/json"
+                url,
+                json.dumps(data),
+                content_type="application/json",
+                HTTP_ACCEPT="application/json",
+                **address,
             )
-        return url, client.post(url, data)
+        return url, client.post(url, data, **address)

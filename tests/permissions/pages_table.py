@@ -38,13 +38,15 @@ def _pictures(world, principal):
     show_pictures(world.broadcast, world.elsewhere)
 
 
-def _ended(world, principal):
+def broadcast_ended(world, principal):
     return Broadcast.objects.get(pk=world.broadcast.pk).state == Broadcast.State.ENDED
 
 
 def _went_live(world, principal):
     user = world.user(principal)
-    return bool(user) and Broadcast.objects.filter(owner=user, state="created").exists()
+    return (
+        bool(user) and Broadcast.objects.filter(owner=user, state=Broadcast.State.CREATED).exists()
+    )
 
 
 def _notice_of(name):
@@ -178,7 +180,7 @@ PAGES = [
         each(FORBIDDEN, broadcaster=OK),
         method="POST",
         args=_the_broadcast,
-        effect=_ended,
+        effect=broadcast_ended,
     ),
     # --- notices and appeals (a banned account reads its own after a refused sign-in) ---
     Http("my notices", "safety:notices", each(OK, anonymous=LOGIN)),

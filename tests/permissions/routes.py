@@ -8,6 +8,11 @@ _ALLAUTH = (
     "allauth's own page, unused: OnAir has no passwords and no e-mail sign-in, X is the only "
     "way in (our account_login and account_signup shadow allauth's, and are in the table)"
 )
+_EMULATOR = (
+    "the X emulator's state, in the admin only while the emulator stands in for X (never "
+    "in production); tests/xemulator cover it"
+)
+EMULATOR_MODELS = ("xemulator.xuser", "xemulator.post", "xemulator.fault")
 _X_FLOW = (
     "the OAuth 2.0 round trip to X: it signs no one in by itself, and "
     "tests/accounts/test_sign_in_with_x.py drives it against the X emulator"
@@ -41,7 +46,25 @@ EXCLUDED = {
 }
 # Not routes of this URLconf, so not in the walk: static files (public assets, served in
 # front of Django), and the X emulator's own paths (a separate ASGI app, xemulator.asgi,
-# on its own port; its models' admin pages are in the table).
+# on its own port).
+
+
+def emulator_admin_routes():
+    """The admin pages of the emulator's models, while they are registered."""
+    from django.contrib import admin
+
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    for label in EMULATOR_MODELS:
+        if label in registered:
+            app, model = label.split(".")
+            yield f"admin/{app}/{model}/<path:object_id>/"
+            for page in ("changelist", "add", "change", "delete", "history"):
+                yield f"admin:{app}_{model}_{page}"
+
+
+def excluded():
+    """Route -> why it is not in the table."""
+    return {**EXCLUDED, **dict.fromkeys(emulator_admin_routes(), _EMULATOR)}
 
 
 def every_route(patterns=None, prefix="", namespace=None):

@@ -7,7 +7,7 @@ broadcast is made the way the product makes it, through the services.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from importlib import import_module
 
 from allauth.account.models import EmailAddress
@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.adapters import REFUSED_SIGN_IN_KEY
 from accounts.models import RefusedXAccount
 from broadcast import thumbnails
-from broadcast.models import XPost
+from broadcast.models import Broadcast, XPost
 from chat import services as chat
 from chat.models import ChatBan, ChatEvent, ChatMessage, FilterWord, ModerationAction, Moderator
 from safety.appeals import file_appeal
@@ -32,7 +32,6 @@ from safety.models import AuditEntry, Report
 from safety.restrictions import restrict
 from tests.factories import BroadcastFactory, ChatMessageFactory, UserFactory, chat_room_of
 from tests.support import years_ago
-from xemulator.models import Fault, Post, XUser
 
 MODERATORS_MIGRATION = import_module("safety.migrations.0002_moderators_group")
 
@@ -99,17 +98,21 @@ class World:
     message_report: object  # open
     notices: dict  # principal -> the notice they were given (restricted, site_banned)
     appeal: object  # pending, on a notice a third moderator issued
+    own_appeal: object  # pending, on a notice the Moderators-group principal issued
     reader: object  # an adult who wrote the reported message; the target of blocks
     admin_objects: dict = field(default_factory=dict)  # "app.model" -> primary key
+    _client: Client = field(default_factory=Client)  # its handler is costly to make
 
     def user(self, principal):
         return self.users[principal]
 
-    def client(self, principal, **defaults):
-        client = Client(**defaults)
+    def client(self, principal):
+        """The test client, carrying only the principal's session cookie (whatever an
+        earlier request set, a sign-out included)."""
+        self._client.cookies.clear()
         if self.sessions[principal]:
-            client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[principal]
-        return client
+            self._client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[principal]
+        return self._client
 
     def cookie(self, principal):
         key = self.sessions[principal]
@@ -144,6 +147,11 @@ def build_world():
     broadcast = BroadcastFactory(owner=owner, live=True, tell_followers=False)
     elsewhere = BroadcastFactory(
         owner=adult("elsewhere"), live=True, tell_followers=False, show_picture=False
+    )
+    # No media flows in these tests: the publisher's lease runs past them, or the sweep
+    # would end the broadcasts once BROADCAST_IDLE_TIMEOUT passed without any.
+    Broadcast.objects.filter(pk__in=[broadcast.pk, elsewhere.pk]).update(
+        last_media_at=timezone.now() + timedelta(hours=1)
     )
     chat.add_moderator(broadcast=broadcast, user=users["moderator"], by=owner)
     chat.ban_user(broadcast=broadcast, target=users["chat_banned"], by=owner, reason="spam")
@@ -189,9 +197,11 @@ def build_world():
         reason="harassment",
         snapshot={"message": {"text": message.text, "author_handle": reader.handle}},
     )
-    offender = adult("offender")
-    offence = restrict(user=offender, by=colleague, reason="Spam in the title.")
-    appeal = file_appeal(notice=offence.notices.get(), user=offender, text="It was a joke.")
+    appeals = {}
+    for name, issuer in (("offender", colleague), ("repeat", users["mod_staff"])):
+        offender = adult(name)
+        offence = restrict(user=offender, by=issuer, reason="Spam in the title.")
+        appeals[name] = file_appeal(notice=offence.notices.get(), user=offender, text="A joke.")
     world = World(
         users=users,
         sessions=sessions,
@@ -201,7 +211,8 @@ def build_world():
         broadcast_report=broadcast_report,
         message_report=message_report,
         notices=notices,
-        appeal=appeal,
+        appeal=appeals["offender"],
+        own_appeal=appeals["repeat"],
         reader=reader,
     )
     world.admin_objects = _admin_objects(world, moderators)
@@ -213,7 +224,6 @@ def _admin_objects(world, moderators):
     owner, plain = world.user("broadcaster"), world.user("signed_in")
     app = SocialApp.objects.create(provider="twitter_oauth2", name="X", client_id="matrix")
     account = SocialAccount.objects.create(user=plain, provider="twitter_oauth2", uid=plain.x_id)
-    x_user = XUser.objects.create(username="matrixuser", name="Matrix", created_at=timezone.now())
     rows = {
         "auth.group": moderators,
         "sites.site": Site.objects.get_current(),
@@ -250,10 +260,6 @@ def _admin_objects(world, moderators):
         "safety.restriction": world.notices["restricted"].restriction,
         "safety.notice": world.notices["restricted"],
         "safety.appeal": world.appeal,
-        "xemulator.xuser": x_user,
-        "xemulator.post": Post.objects.create(author=x_user, text="hello"),
-        # Matches no endpoint: the emulator serving the tests is unaffected.
-        "xemulator.fault": Fault.objects.create(endpoint="matrix-none", remaining=0),
     }
     missing = [label for label, row in rows.items() if row is None]
     assert not missing, f"no row to open in the admin for {missing}"
@@ -278,4 +284,3 @@ def fresh_message(broadcast, *, held=False):
         status=ChatMessage.Status.HELD,
         held_reason="matched filter: review",
     )
-

@@ -66,7 +66,7 @@ def test_ban_closes_the_account_and_refuses_its_x_account_from_now_on(member, mo
     assert entry.target_snapshot == {
         "user_id": member.pk,
         "handle": "banned_member",
-        "x_id": member.x_id,
+        "x_id_hash": x_id_hash(member.x_id),
     }
 
 

@@ -112,7 +112,10 @@ def test_the_wall_refreshes_its_rows_from_a_partial(desk):
 def test_takedown_from_the_wall_ends_restricts_and_settles_reports(desk):
     broadcast = live_broadcast(title="Fight downtown")
     on_broadcast = report(broadcast, by=chatter(), reason=Reason.CRIME)
-    on_message = report(message_in(broadcast), by=chatter(), reason=Reason.HARASSMENT)
+    owners_words = message_in(broadcast, "Watch this", author=broadcast.owner)
+    on_owners_message = report(owners_words, by=chatter(), reason=Reason.HARASSMENT)
+    # A chatter's message in that chat is another person's conduct: it waits for its own act.
+    on_chatters_message = report(message_in(broadcast), by=chatter(), reason=Reason.CHILD_SAFETY)
     elsewhere = report(live_broadcast(), by=chatter())
 
     response = desk.post(take_down_url(broadcast), takedown_form(broadcast, restrict="on"))
@@ -124,13 +127,14 @@ def test_takedown_from_the_wall_ends_restricts_and_settles_reports(desk):
     assert broadcast.end_reason == "removed"
     restriction = Restriction.objects.get(user=broadcast.owner)
     assert days_of(restriction) == 30
-    for settled in (on_broadcast, on_message):
+    for settled in (on_broadcast, on_owners_message):
         settled.refresh_from_db()
         assert settled.state == Report.State.ACTIONED
         assert settled.decision == "restricted"
         assert settled.closed_by.groups.filter(name="Moderators").exists()
-    elsewhere.refresh_from_db()
-    assert elsewhere.state == Report.State.OPEN
+    for still_open in (on_chatters_message, elsewhere):
+        still_open.refresh_from_db()
+        assert still_open.state == Report.State.OPEN
     takedown = AuditEntry.objects.get(action="takedown")
     assert takedown.target_id == str(broadcast.pk)
     assert takedown.actor == on_broadcast.closed_by

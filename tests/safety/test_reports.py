@@ -15,7 +15,8 @@ from chat import services as chat
 from safety import report_queries
 from safety.alerts import alert_email
 from safety.models import AuditEntry, Reason, Report
-from safety.reports import ReportRefused, file_report, settle_reports
+from safety.report_limits import forget_alert_window
+from safety.reports import DETAILS_MAX, ReportRefused, append_details, file_report, settle_reports
 from tests.chat.support import chatter, live_broadcast
 from tests.conftest import CeleryWorker
 from tests.support import wait_for
@@ -23,6 +24,12 @@ from tests.support import wait_for
 pytestmark = pytest.mark.django_db
 
 RLO = "\u202e"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_alert_window():
+    """The hourly cap on alert emails is site-wide: each test starts a fresh hour."""
+    forget_alert_window()
 
 
 def fresh_address():
@@ -87,13 +94,16 @@ def test_anonymous_viewer_can_report_a_broadcast_over_http():
     assert response.status_code == 201
     body = response.json()
     assert body["type"] == "report" and "team" in body["message"] and "help" not in body
-    filed = Report.objects.get(pk=body["id"])
+    # No id: it would tell a repeat reporter that someone on their network reported it.
+    assert "id" not in body
+    filed = Report.objects.get()
     assert filed.reporter is None and filed.reporter_key.startswith("a:")
     assert filed.target_kind == "broadcast" and filed.target_key == f"b:{broadcast.pk}"
     assert filed.broadcast == broadcast and filed.target_user == broadcast.owner
     assert filed.urgent and filed.state == Report.State.OPEN
     assert filed.snapshot["broadcast"]["title"] == "Night walk"
     assert filed.snapshot["broadcast"]["owner_handle"] == broadcast.owner.handle
+    assert filed.snapshot["broadcast"]["owner_x_id"] == broadcast.owner.x_id
 
 
 def test_report_api_refuses_a_post_without_the_csrf_token():
@@ -137,6 +147,7 @@ def test_signed_in_viewer_can_report_a_chat_message_as_a_form_post():
         "id": message.pk,
         "text": "You are all idiots",
         "author_id": message.author_id,
+        "author_x_id": message.author.x_id,
         "author_handle": message.author.handle,
         "created_at": message.created_at.isoformat(),
     }
@@ -151,7 +162,8 @@ def test_a_repeat_report_updates_the_open_report_instead_of_adding_one():
     again = report(broadcast, by=viewer, reason=Reason.SEXUAL, details="Now it is worse")
     assert again.pk == first.pk and Report.objects.count() == 1
     again.refresh_from_db()
-    assert again.reason == Reason.SEXUAL and again.details == "Now it is worse"
+    assert again.reason == Reason.SEXUAL
+    assert again.details.startswith("[") and again.details.endswith(" UTC] Now it is worse")
     assert again.snapshot["reported_at"] == first.snapshot["reported_at"]
     # Once settled, the same viewer may report it again: a new report.
     settle_reports(reports=[again], by=None, decision="dismissed")
@@ -166,6 +178,49 @@ def test_anonymous_reports_from_one_address_share_one_open_report():
     assert Report.objects.get().reason == Reason.IMPERSONATION
     report(broadcast, address=fresh_address())
     assert Report.objects.count() == 2
+
+
+def test_a_repeat_never_weakens_a_report_and_keeps_every_word(committed):
+    broadcast = live_broadcast()
+    address = fresh_address()
+    child = committed(broadcast, address=address, reason=Reason.CHILD_SAFETY, details="Age 10")
+    # Someone else on the same network: the same anonymous reporter, the same report.
+    later = committed(broadcast, address=address, reason=Reason.SPAM, details="Just spam")
+    assert later.pk == child.pk
+    later.refresh_from_db()
+    assert (later.reason, later.urgent) == (Reason.CHILD_SAFETY, True)
+    first, second = later.details.split("\n")
+    assert first == "Age 10" and second.endswith(" UTC] Just spam")
+    moment = later.updated_at.strftime("%Y-%m-%d %H:%M")
+    assert second == f"[{moment} UTC] Just spam"
+    # A more serious reason is taken, and alerts; a lesser urgent one neither.
+    crime = live_broadcast()
+    committed(crime, address=address, reason=Reason.SELF_HARM)
+    committed(crime, address=address, reason=Reason.CRIME)
+    committed(crime, address=address, reason=Reason.SELF_HARM)
+    assert Report.objects.get(broadcast=crime).reason == Reason.CRIME
+    assert [a.details["why"] for a in alerts()] == ["urgent"] * 3
+
+
+def test_repeat_details_keep_the_newest_text_within_the_cap():
+    now = timezone.now()
+    stamp = f"[{now:%Y-%m-%d %H:%M} UTC] "
+    assert append_details("old", "", now=now) == "old"
+    assert append_details("", "new", now=now) == stamp + "new"
+    full = "\n".join(["a" * 400, "b" * 400, "c" * 190])
+    kept = append_details(full, "newest", now=now)
+    assert len(kept) <= DETAILS_MAX
+    assert kept == f"…\n{'b' * 400}\n{'c' * 190}\n{stamp}newest"
+    # An entry that fills the field alone keeps its start.
+    long = append_details("old", "d" * DETAILS_MAX, now=now)
+    assert len(long) == DETAILS_MAX and long.startswith(stamp + "ddd") and long.endswith("…")
+    # Through the service, the stored details never pass the cap.
+    broadcast = live_broadcast()
+    viewer = chatter()
+    for letter in "xyz":
+        filed = report(broadcast, by=viewer, reason=Reason.OTHER, details=letter * 900)
+    filed.refresh_from_db()
+    assert len(filed.details) <= DETAILS_MAX and filed.details.endswith("z" * 900)
 
 
 def test_refusals_have_stable_codes():
@@ -267,6 +322,39 @@ def test_anonymous_reports_are_limited_per_broadcast(settings):
     assert refusal(broadcast).code == "rate_limited"
     report(live_broadcast())  # another broadcast is not affected
     report(broadcast, by=chatter())
+    # Urgent reasons pass the broadcast's limit (nobody can use it up in advance)...
+    for reason in (Reason.CHILD_SAFETY, Reason.CRIME, Reason.SELF_HARM):
+        assert report(broadcast, reason=reason).urgent
+    assert refusal(broadcast).code == "rate_limited"
+
+
+def test_urgent_anonymous_reports_still_count_toward_the_address_limit(settings):
+    settings.REPORT_ANON_PER_ADDRESS_PER_HOUR = 2
+    address = fresh_address()
+    report(live_broadcast(), address=address, reason=Reason.CHILD_SAFETY)
+    report(live_broadcast(), address=address, reason=Reason.SELF_HARM)
+    refused = refusal(live_broadcast(), address=address, reason=Reason.CRIME)
+    assert refused.code == "rate_limited"
+
+
+def test_signed_in_reporters_are_limited_per_user(settings):
+    settings.REPORT_PER_USER_PER_HOUR = 3
+    viewer = chatter()
+    for _ in range(3):
+        report(live_broadcast(), by=viewer, reason=Reason.CRIME)
+    refused = refusal(live_broadcast(), by=viewer)
+    assert refused.code == "rate_limited" and 3000 < refused.retry_after <= 3600
+    assert "too many reports" in refused.message
+    report(live_broadcast(), by=chatter())  # another user is not affected
+
+    client = Client()
+    client.force_login(viewer)
+    broadcast = live_broadcast()
+    response = client.post(
+        "/api/reports", {"target": "broadcast", "id": broadcast.slug, "reason": "spam"}
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "rate_limited" and response.json()["retry_after"] > 3000
 
 
 # --- alerts ---------------------------------------------------------------------------
@@ -337,6 +425,27 @@ def test_urgent_reasons_are_marked_and_alert_at_once(committed):
     assert [a.details["why"] for a in alerts()] == ["urgent"] * 3
     assert report_queries.urgent_open_count() == 4
     assert report_queries.open_count() == 4
+
+
+def test_alert_emails_past_the_hourly_cap_give_way_to_one_notice(settings, committed):
+    settings.REPORT_ALERTS_PER_HOUR = 2
+    urgent = [committed(live_broadcast(), reason=Reason.CRIME) for _ in range(5)]
+    assert [a.target_id for a in alerts()] == [str(r.pk) for r in urgent[:2]]
+    suppressed = AuditEntry.objects.filter(action="report_alert_suppressed")
+    assert [(e.target_id, e.details["limit"]) for e in suppressed] == [(str(urgent[2].pk), 2)]
+    # The desk still counts every report.
+    assert report_queries.urgent_open_count() == 5
+    forget_alert_window()
+    committed(live_broadcast(), reason=Reason.CRIME)
+    assert len(alerts()) == 3 and suppressed.count() == 1
+
+
+def test_the_notice_that_alerts_are_suppressed_names_no_report():
+    from safety.alerts import suppressed_email
+
+    subject, body = suppressed_email()
+    assert "\n" not in subject and "not emailed" in subject
+    assert "/admin/safety/report/" in body
 
 
 @pytest.mark.django_db(transaction=True)

@@ -192,17 +192,29 @@ def test_a_child_safety_report_holds_for_its_longer_period():
 
 
 def test_a_small_batch_size_deletes_everything_in_several_bounded_transactions():
-    doomed = [ended_broadcast(days_ago=DAYS + 1 + i, messages=3) for i in range(5)]
+    doomed = [ended_broadcast(days_ago=DAYS + 1 + i, messages=4) for i in range(5)]
 
-    entry = purge_expired(now=NOW, batch_size=2)
+    entry = purge_expired(now=NOW, batch_size=20)
 
     assert not any(exists(b) or chat_rows(b) for b in doomed)
     counts, batches = entry.details["counts"], entry.details["batches"]
     assert counts["broadcast.Broadcast"] == 5
-    assert counts["chat.ChatEvent"] == counts["chat.ChatMessage"] == 15
-    # Two rows per transaction at most: 15 rows take 8, 5 broadcasts take 3.
-    assert batches["chat.ChatEvent"] == batches["chat.ChatMessage"] == 8
+    assert counts["chat.ChatEvent"] == counts["chat.ChatMessage"] == 20
+    # Broadcasts go two at a time (a tenth of the batch: each brings its room and
+    # links), their 8, 8 and 4 messages (and as many events) in one transaction each.
     assert batches["broadcast.Broadcast"] == 3
+    assert batches["chat.ChatEvent"] == batches["chat.ChatMessage"] == 3
+
+
+def test_a_large_chat_goes_in_batches_of_the_batch_size():
+    doomed = ended_broadcast(days_ago=DAYS + 1, messages=7)
+
+    entry = purge_expired(now=NOW, batch_size=2)
+
+    assert not exists(doomed)
+    # Seven rows, two per transaction at most: four transactions per table.
+    assert entry.details["batches"]["chat.ChatEvent"] == 4
+    assert entry.details["batches"]["chat.ChatMessage"] == 4
 
 
 def test_deleting_a_batch_reads_no_rows_and_releases_what_points_at_them():

@@ -277,3 +277,15 @@ def test_viewers_publisher_and_chat_in_every_process_see_the_removal(web_servers
     assert refused_close == 4403
     assert late_ended == {"type": "ended", "reason": "removed"}
     assert hello["closed"] == "removed"
+
+
+def test_a_restriction_asked_with_a_second_takedown_is_still_made_once():
+    broadcast = live()
+    take_down(broadcast=broadcast, by=staff_member(), rule=Reason.CRIME)
+
+    again = take_down(broadcast=broadcast, by=staff_member(), rule=Reason.CRIME, restrict_days=30)
+    third = take_down(broadcast=broadcast, by=staff_member(), rule=Reason.CRIME, restrict_days=30)
+
+    assert again.already_removed and again.restriction is not None
+    assert third.restriction == again.restriction
+    assert Restriction.objects.filter(user=broadcast.owner).count() == 1
