@@ -14,6 +14,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Test-only JavaScript tools (package.json): X's twitter-text counter and axe-core.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; else echo "npm missing (apt-get install nodejs npm): the tests that need it skip, or fail under CI"; fi
+
 setup: $(BIN)/.installed
 	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; else echo "msgfmt missing (apt-get install gettext): pages stay in English"; fi
 	$(BIN)/python manage.py migrate --noinput -v 0
@@ -25,7 +29,7 @@ run: setup
 	@echo ""
 	$(BIN)/honcho -f Procfile.dev start
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed node_modules/.installed
 	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi
 	ONAIR_VAR_DIR=$${ONAIR_VAR_DIR:-$(CURDIR)/var/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -43,4 +47,4 @@ messages: $(BIN)/.installed
 	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=tests --ignore=staticfiles --ignore=var
 
 clean:
-	rm -rf $(VENV) var test-output staticfiles
+	rm -rf $(VENV) var test-output staticfiles node_modules

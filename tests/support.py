@@ -46,3 +46,15 @@ def years_ago(years, *, days=0, today=None):
     except ValueError:  # 29 February -> 28 February
         then = today.replace(year=today.year - years, day=28)
     return then - timedelta(days=days)
+
+
+# The test-only JavaScript tools of package.json (`make test` runs `npm ci` first).
+NODE_MODULES = __import__("pathlib").Path(__file__).resolve().parent.parent / "node_modules"
+
+
+def node_tool(package):
+    """The folder of an installed test-only npm package, or None when it is missing."""
+    import shutil
+
+    folder = NODE_MODULES / package
+    return folder if folder.is_dir() and shutil.which("node") else None
