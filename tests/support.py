@@ -1,7 +1,9 @@
 """Helpers for tests (the benches use them too): wait on a condition with a bound, never
 sleep on a guess; the Chromium that Playwright drives."""
 
+import shutil
 import time
+from pathlib import Path
 
 # Debian's Chromium as Playwright drives it here: headless, with a fake camera and
 # microphone, and autoplay allowed (the tests and the media benches).
@@ -49,12 +51,10 @@ def years_ago(years, *, days=0, today=None):
 
 
 # The test-only JavaScript tools of package.json (`make test` runs `npm ci` first).
-NODE_MODULES = __import__("pathlib").Path(__file__).resolve().parent.parent / "node_modules"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
 
 def node_tool(package):
     """The folder of an installed test-only npm package, or None when it is missing."""
-    import shutil
-
     folder = NODE_MODULES / package
     return folder if folder.is_dir() and shutil.which("node") else None
