@@ -33,6 +33,7 @@ from accounts.services import XReconnectRequired, XTemporarilyUnavailable, fresh
 from broadcast import post_deletion
 from broadcast.models import Broadcast, XPost
 from broadcast.x_client import XClient, post_url
+from broadcast.x_text import fit_post
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,22 @@ def watch_url(broadcast):
     return settings.PUBLIC_URL + reverse("broadcast:watch", kwargs={"slug": broadcast.slug})
 
 
+# Code points an XPost holds: its text, and its marker (which defaults to the text).
+TEXT_CHARS = XPost._meta.get_field("text").max_length
+MARKER_CHARS = XPost._meta.get_field("marker").max_length
+
+
 def go_live_text(broadcast):
-    return f"{broadcast.title}\n{watch_url(broadcast)}"
+    """The title, then the watch link on its own line, within X's 280 (weighted): a long
+    title (130 Japanese characters weigh 260) is cut with an ellipsis, never the link."""
+    return fit_post(broadcast.title, f"\n{watch_url(broadcast)}", max_chars=TEXT_CHARS)
+
+
+def chat_echo_text(*, message_text, link):
+    """A chat message, then the watch link, within X's 280: the message is cut with an
+    ellipsis if needed (never inside an emoji sequence or a link). The text is also
+    the echo's marker, so it fits that column too."""
+    return fit_post(message_text, f" {link}", max_chars=min(TEXT_CHARS, MARKER_CHARS))
 
 
 def idempotency_key(purpose, source_key):

@@ -312,17 +312,16 @@ def _publish_message(message, author):
 def _request_x_echo(*, message, broadcast):
     """Ask the X posting job to post this message with the watch link (after commit)."""
     try:
-        from broadcast.posting import request_post
+        from broadcast.posting import chat_echo_text, request_post
     except ImportError:
         return "unavailable"
     link = f"{settings.PUBLIC_URL}{broadcast.get_absolute_url()}"
-    room_text = message.text[: 280 - len(link) - 1]
     try:
         request_post(
             user=message.author,
             purpose="chat_echo",
             source_key=str(message.pk),
-            text=f"{room_text} {link}",
+            text=chat_echo_text(message_text=message.text, link=link),
             broadcast=broadcast,
         )
     except Exception:

@@ -12,7 +12,6 @@ import binascii
 import hmac
 import json
 import logging
-import time
 from urllib.parse import unquote
 
 from asgiref.sync import sync_to_async
@@ -21,7 +20,7 @@ from django.http import JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
-from xemulator import conf, problems, selectors, services
+from xemulator import conf, problems, rate_limits, selectors, services
 from xemulator.text import as_x_shows_it
 
 logger = logging.getLogger(__name__)
@@ -79,17 +78,22 @@ def x_endpoint(name):
 
     def decorate(handler):
         def guarded(request, fault, **kwargs):
+            request.x_endpoint = name
             try:
-                return handler(request, fault=fault, **kwargs)
+                response = handler(request, fault=fault, **kwargs)
             except problems.XApiError as exc:
-                return exc.response()
+                response = exc.response()
+            # X reports the caller's window on every answer, errors included.
+            for header, value in getattr(request, "x_rate_limit", {}).items():
+                response.setdefault(header, value)
+            return response
 
         async def process(request, kwargs):
             fault = await in_thread(services.consume_fault)(endpoint=name)
             if fault and fault.delay_s:
                 await asyncio.sleep(fault.delay_s)
             if fault and fault.status:
-                return fault_response(fault)
+                return fault_response(fault, endpoint=name)
             return await in_thread(guarded)(request, fault, **kwargs)
 
         @csrf_exempt
@@ -115,14 +119,10 @@ def _finished(task):
         logger.error("X emulator call failed", exc_info=task.exception())
 
 
-def fault_response(fault):
+def fault_response(fault, *, endpoint):
     headers = {}
     if fault.status == 429:
-        headers = {
-            "x-rate-limit-limit": str(conf.POST_LIMIT),
-            "x-rate-limit-remaining": "0",
-            "x-rate-limit-reset": str(int(time.time()) + fault.reset_in),
-        }
+        headers = rate_limits.exhausted_headers(endpoint=endpoint, reset_in=fault.reset_in)
     if fault.endpoint == "POST /2/oauth2/token" and fault.status < 500:
         error = "invalid_request" if fault.status != 401 else "invalid_client"
         exc = problems.oauth_error(error, "Injected by an emulator fault.", fault.status)
@@ -131,6 +131,20 @@ def fault_response(fault):
     return problems.XApiError(
         fault.status, problems.blank_problem(fault.status), headers
     ).response()
+
+
+def authenticate(request, *, scopes):
+    """The caller's token, one request counted in the caller's window for this endpoint
+    (X counts per user and endpoint): 429 once the window is used up."""
+    token = services.authenticate_bearer(
+        request.headers.get("Authorization"), required_scopes=scopes
+    )
+    allowed, request.x_rate_limit = rate_limits.take(
+        user_id=token.user_id, endpoint=request.x_endpoint
+    )
+    if not allowed:
+        raise problems.XApiError(429, problems.blank_problem(429))
+    return token
 
 
 def x_timestamp(value):
@@ -247,9 +261,7 @@ def _public_metrics(user):
 
 @x_endpoint("GET /2/users/me")
 def users_me(request, fault):
-    token = services.authenticate_bearer(
-        request.headers.get("Authorization"), required_scopes=READ_SCOPES
-    )
+    token = authenticate(request, scopes=READ_SCOPES)
     fields = _fields(request, "user.fields")
     for field in fields:
         if field not in USER_FIELDS:
@@ -302,7 +314,7 @@ def _time_param(request, name):
 
 @x_endpoint("GET /2/users/:id/tweets")
 def user_tweets(request, fault, user_id):
-    services.authenticate_bearer(request.headers.get("Authorization"), required_scopes=READ_SCOPES)
+    authenticate(request, scopes=READ_SCOPES)
     raw = request.GET.get("max_results", "10")
     if not raw.isdigit() or not 5 <= int(raw) <= 100:
         raise problems.invalid_request(
@@ -362,9 +374,7 @@ ALLOWED_POST_FIELDS = {
 
 
 def _create_post(request):
-    token = services.authenticate_bearer(
-        request.headers.get("Authorization"), required_scopes=WRITE_SCOPES
-    )
+    token = authenticate(request, scopes=WRITE_SCOPES)
     try:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -376,17 +386,12 @@ def _create_post(request):
             raise problems.invalid_request(
                 key, body[key], f"The `{key}` field is not a known request body field."
             )
-    post, headers = services.create_post(user=token.user, text=body.get("text", ""))
-    response = JsonResponse({"data": _post_data(post, [])}, status=201)
-    for name, value in headers.items():
-        response[name] = value
-    return response
+    post = services.create_post(user=token.user, text=body.get("text", ""))
+    return JsonResponse({"data": _post_data(post, [])}, status=201)
 
 
 def _delete_post(request, post_id):
-    token = services.authenticate_bearer(
-        request.headers.get("Authorization"), required_scopes=WRITE_SCOPES
-    )
+    token = authenticate(request, scopes=WRITE_SCOPES)
     if not post_id.isdigit():
         raise problems.invalid_request(
             "id", post_id, f"The `id` query parameter value [{post_id}] is not valid"

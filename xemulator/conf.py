@@ -12,8 +12,17 @@ def _int(name, default):
 ACCESS_TOKEN_TTL = _int("XEMULATOR_ACCESS_TOKEN_TTL", 7200)
 CODE_TTL = _int("XEMULATOR_CODE_TTL", 30)
 POST_LIMIT = _int("XEMULATOR_POST_LIMIT", 100)
-POST_WINDOW_S = 15 * 60
 MAX_POST_WEIGHT = 280
+
+# X's per-user limits, requests per 15-minute window (docs.x.com: X API Rate Limits;
+# the token endpoint has none).
+RATE_WINDOW_S = 15 * 60
+RATE_LIMITS = {
+    "GET /2/users/me": 75,
+    "GET /2/users/:id/tweets": 900,
+    "POST /2/tweets": POST_LIMIT,
+    "DELETE /2/tweets/:id": 50,
+}
 
 # The scopes X knows (https://docs.x.com: OAuth 2.0 scopes).
 KNOWN_SCOPES = {

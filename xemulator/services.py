@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from xemulator import conf, problems
+from xemulator import conf, problems, rate_limits
 from xemulator.models import AuthorizationCode, Fault, Post, Token, XUser
 from xemulator.text import weighted_length
 
@@ -190,22 +190,9 @@ def authenticate_bearer(authorization, *, required_scopes):
 # --- posts ------------------------------------------------------------------------------
 
 
-def _rate_headers(*, user, now):
-    window_start = now - timedelta(seconds=conf.POST_WINDOW_S)
-    recent = Post.objects.filter(author=user, created_at__gt=window_start)
-    used = recent.count()
-    oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
-    reset_at = (oldest or now) + timedelta(seconds=conf.POST_WINDOW_S)
-    headers = {
-        "x-rate-limit-limit": str(conf.POST_LIMIT),
-        "x-rate-limit-remaining": str(max(conf.POST_LIMIT - used, 0)),
-        "x-rate-limit-reset": str(int(reset_at.timestamp()) + 1),
-    }
-    return used, headers
-
-
 def create_post(*, user, text):
-    """POST /2/tweets rules: length, rate limit per user, duplicate content."""
+    """POST /2/tweets rules: length as X counts it, duplicate content. (The rate limit is
+    the endpoint's, in xemulator.rate_limits.)"""
     if not isinstance(text, str) or not text.strip():
         raise problems.invalid_request("text", text, "The `text` field must not be empty.")
     if weighted_length(text) > conf.MAX_POST_WEIGHT:
@@ -216,19 +203,11 @@ def create_post(*, user, text):
             "length see https://github.com/twitter/twitter-text.",
         )
     with transaction.atomic():
-        # One writer per user at a time, so the limit and the duplicate check hold.
+        # One writer per user at a time, so the duplicate check holds.
         XUser.objects.select_for_update().filter(pk=user.pk).first()
-        now = timezone.now()
-        used, headers = _rate_headers(user=user, now=now)
-        if used >= conf.POST_LIMIT:
-            raise problems.XApiError(429, problems.blank_problem(429), headers)
         if Post.objects.filter(author=user, text=text, deleted_at__isnull=True).exists():
-            exc = problems.duplicate_content()
-            exc.headers.update(headers)
-            raise exc
-        post = Post.objects.create(author=user, text=text)
-        _, headers = _rate_headers(user=user, now=timezone.now())
-    return post, headers
+            raise problems.duplicate_content()
+        return Post.objects.create(author=user, text=text)
 
 
 def delete_post(*, user, post_id):
@@ -298,6 +277,7 @@ def clear_faults():
 
 @transaction.atomic
 def reset_state():
+    rate_limits.reset()
     Fault.objects.all().delete()
     Post.objects.all().delete()
     Token.objects.all().delete()

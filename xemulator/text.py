@@ -1,45 +1,26 @@
 """Post text as X treats it: weighted length (twitter-text v3) and t.co links.
 
-X keeps what was written, but its API shows every link as a 23-character t.co link,
-with the original in `entities.urls[].expanded_url`.
+The rules are the app's own counter (`broadcast.x_text`, a port of twitter-text held to
+it by the tests): the emulator imports it, never the reverse. X keeps what was written,
+but its API shows every link twitter-text finds (bare domains too, not IP addresses) as
+a 23-character t.co link, with the original in `entities.urls[].expanded_url`.
 """
 
 import hashlib
 import re
 import unicodedata
 
-URL_RE = re.compile(r"https?://[^\s]+", re.IGNORECASE)
-TRAILING_PUNCTUATION = ".,;:!?)]}'\""
-# twitter-text v3: these code points weigh 1, everything else 2; a URL weighs 23.
-_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-URL_WEIGHT = 23
+from broadcast.x_text import MAX_WEIGHTED_LENGTH, extract_urls, weighted_length
+
+__all__ = ["MAX_WEIGHTED_LENGTH", "as_x_shows_it", "find_urls", "tco_url", "weighted_length"]
+
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def find_urls(text):
-    """[(start, end, url)] of the links in the text, trailing punctuation left out."""
-    found = []
-    for match in URL_RE.finditer(text):
-        url = match.group().rstrip(TRAILING_PUNCTUATION)
-        if len(url) > len("https://"):
-            found.append((match.start(), match.start() + len(url), url))
-    return found
-
-
-def weighted_length(text):
-    """Post length as X counts it (twitter-text v3 weights, NFC-normalised)."""
-    text = unicodedata.normalize("NFC", text)
-    urls = find_urls(text)
-    length = URL_WEIGHT * len(urls)
-    pieces, position = [], 0
-    for start, end, _url in urls:
-        pieces.append(text[position:start])
-        position = end
-    pieces.append(text[position:])
-    for char in "".join(pieces):
-        point = ord(char)
-        length += 1 if any(lo <= point <= hi for lo, hi in _LIGHT_RANGES) else 2
-    return length
+    """[(start, end, url)] of the links X finds in the (NFC) text."""
+    return extract_urls(unicodedata.normalize("NFC", text))
 
 
 def tco_url(post_id, index):
@@ -52,6 +33,11 @@ def tco_url(post_id, index):
     return f"https://t.co/{code}"
 
 
+def expanded_url(url):
+    """X's `expanded_url`: what was written, with http:// before a bare domain."""
+    return url if _SCHEME.match(url) else f"http://{url}"
+
+
 def display_url(url):
     shown = re.sub(r"^https?://(www\.)?", "", url, flags=re.IGNORECASE)
     return shown if len(shown) <= 26 else shown[:26] + "…"
@@ -59,6 +45,7 @@ def display_url(url):
 
 def as_x_shows_it(post_id, text):
     """(text with t.co links, the `entities.urls` list), as X's API returns a post."""
+    text = unicodedata.normalize("NFC", text)
     shown, entities, position = "", [], 0
     for index, (start, end, url) in enumerate(find_urls(text)):
         shown += text[position:start]
@@ -68,7 +55,7 @@ def as_x_shows_it(post_id, text):
                 "start": len(shown),
                 "end": len(shown) + len(short),
                 "url": short,
-                "expanded_url": url,
+                "expanded_url": expanded_url(url),
                 "display_url": display_url(url),
             }
         )

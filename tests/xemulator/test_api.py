@@ -23,7 +23,7 @@ def test_post_is_created_and_shows_on_the_timeline(control, user, token, xapi):
 
 
 def test_links_show_as_tco_links_with_the_original_in_entities(control, user, token, xapi):
-    watch_url = "http://127.0.0.1:8000/b/abc123/"
+    watch_url = "https://onair.example.com/b/abc123/"
     created = xapi.post(token, f"I'm live: {watch_url}!").json()["data"]
     assert watch_url not in created["text"]
     short = created["text"][len("I'm live: ") : -1]
@@ -37,6 +37,19 @@ def test_links_show_as_tco_links_with_the_original_in_entities(control, user, to
     assert post["text"][link["start"] : link["end"]] == short
     # What was written is kept: the control API and the timeline page show it.
     assert control.tweets(user["id"])[0]["text"] == f"I'm live: {watch_url}!"
+
+
+def test_bare_domains_are_links_and_ip_addresses_are_not(user, token, xapi):
+    # As twitter-text extracts links: a known top-level domain makes one, with or
+    # without http://; an address without one (an IP, localhost) stays text.
+    text = "see onair.tv/b/x and http://127.0.0.1:8000/b/abc/ or localhost:8000"
+    created = xapi.post(token, text).json()["data"]
+    assert created["text"].startswith("see https://t.co/")
+    assert created["text"].endswith(" and http://127.0.0.1:8000/b/abc/ or localhost:8000")
+    post = xapi.timeline(token, user["id"], **{"tweet.fields": "entities"}).json()["data"][0]
+    [link] = post["entities"]["urls"]
+    assert link["expanded_url"] == "http://onair.tv/b/x"
+    assert link["display_url"] == "onair.tv/b/x"
 
 
 def test_timeline_start_time_filters_older_posts(user, token, xapi):
@@ -74,6 +87,15 @@ def test_text_over_280_weighted_characters_is_a_400_invalid_request(token, xapi)
     # As on X, a URL counts 23 and CJK characters count 2.
     assert xapi.post(token, "x" * 250 + " https://example.com/" + "y" * 200).status_code == 201
     assert xapi.post(token, "漢" * 141).status_code == 400
+
+
+def test_length_counts_an_emoji_sequence_as_two_and_a_bare_domain_as_a_link(token, xapi):
+    family = "👨‍👩‍👧‍👦"  # seven code points, one emoji
+    assert xapi.post(token, family * 140).status_code == 201
+    assert xapi.post(token, family * 141).status_code == 400
+    assert xapi.post(token, "🇯🇵1️⃣" * 70).status_code == 201
+    assert xapi.post(token, "a" * 256 + " onair.tv").status_code == 201
+    assert xapi.post(token, "b" * 257 + " onair.tv").status_code == 400
 
 
 def test_empty_text_or_unknown_fields_are_invalid_requests(token, xapi, emulator):
