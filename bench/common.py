@@ -1,6 +1,7 @@
 """What the bench scripts share: ports, waiting, percentiles, a bench site (SQLite in a
-temporary var dir, production-like settings), Daphne processes, and a light WebSocket
-client for load generators.
+temporary var dir, production-like settings), Daphne processes, a light WebSocket
+client for load generators, a broadcaster in Chromium whose camera shows the clock as a
+barcode (BARCODE_CAMERA, go_live), and the blocks of received media (blocks_of).
 
 The scripts put the repository root on sys.path and import this as `bench.common`.
 """
@@ -15,6 +16,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.media.wire import client_frame, pop_frame, upgrade_request
 from tests.support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (for the bench scripts)
@@ -225,3 +227,117 @@ class RawWebSocket(asyncio.Protocol):
     def close(self):
         if self.transport is not None:
             self.transport.close()
+
+
+# The broadcaster's camera: a canvas with the clock as a barcode (32 stripes of 20 px:
+# a white start bit, 30 bits of Date.now() mod 2^30, a black stop bit), plus a moving
+# square so that the encoder has real work, and the fake microphone.
+BARCODE_CAMERA = """
+(() => {
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const real = await original({audio: true, video: false});
+    const canvas = Object.assign(document.createElement("canvas"), {width: 640, height: 360});
+    // Opaque, as a camera is: with alpha the recorder encodes an alpha plane too.
+    const context = canvas.getContext("2d", {alpha: false});
+    let frame = 0;
+    const draw = () => {
+      const value = Date.now() % 2 ** 30;
+      context.fillStyle = "#777";
+      context.fillRect(0, 0, 640, 360);
+      context.fillStyle = "#c33";
+      context.fillRect((frame * 7) % 600, 150 + 60 * Math.sin(frame / 10), 40, 40);
+      frame += 1;
+      for (let i = 0; i < 32; i += 1) {
+        const bit = i === 0 ? 1 : i === 31 ? 0 : (value >> (30 - i)) & 1;
+        context.fillStyle = bit ? "#fff" : "#000";
+        context.fillRect(i * 20, 0, 20, 80);
+      }
+    };
+    draw();
+    setInterval(draw, 1000 / 30);
+    const video = canvas.captureStream(30).getVideoTracks();
+    return new MediaStream([...video, ...real.getAudioTracks()]);
+  };
+})();
+"""
+
+
+def go_live(browser, server, session_key, timeslice):
+    """Go live from the real go-live page with BARCODE_CAMERA (every frame differs, so a
+    viewer can tell a frozen picture from a still scene): (context, page, slug)."""
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": session_key, "url": server.url}])
+    context.add_init_script(BARCODE_CAMERA)
+    page = context.new_page()
+    page.goto(f"{server.url}/live/?timeslice={timeslice}")
+    wait_dataset(page, "[data-go-live]", "devices", "ready", 30)
+    page.fill("#id_title", "Latency bench")
+    page.uncheck("[name=tell_followers]")
+    page.click("[data-go-button]")
+    wait_dataset(page, "[data-go-live]", "connection", "live", 30)
+    return context, page, page.eval_on_selector("[data-go-live]", "el => el.dataset.slug")
+
+
+def wait_dataset(page, selector, key, value, timeout):
+    """Poll an element's data-* attribute (across navigations) until it has `value`."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if page.eval_on_selector(selector, f"el => el.dataset.{key}") == value:
+                return
+        except Error:
+            pass  # navigating
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {selector} data-{key}={value}")
+
+
+# Received media, block by block: what a viewer was sent, with its timestamps.
+_CLUSTER_TIMECODE = 0xE7
+
+
+class Block(NamedTuple):
+    kind: str  # "video" or "audio"
+    time_ms: int
+    keyframe: bool
+    offset: int  # where it starts in the received bytes
+
+
+def blocks_of(data):
+    """The blocks (SimpleBlock or BlockGroup) of received WebM bytes, init segments and
+    clusters as relayed, with their absolute times. Walks into Segment and Cluster and
+    skips everything else."""
+    from broadcast import webm
+
+    blocks, video, cluster_time, pos = [], set(), 0, 0
+    while (header := webm.read_element_header(data, pos)) is not None:
+        element_id, size, header_len = header
+        payload = data[pos + header_len : pos + header_len + max(size, 0)]
+        if element_id in (webm.SEGMENT, webm.CLUSTER):
+            pos += header_len
+            continue
+        if element_id == webm.TRACKS:
+            video = webm.video_track_numbers(payload)
+        elif element_id == _CLUSTER_TIMECODE:
+            cluster_time = webm.read_uint(payload)
+        elif element_id in (webm.SIMPLE_BLOCK, webm.BLOCK_GROUP):
+            blocks.append(block_of(element_id, payload, video, cluster_time, pos))
+        pos += header_len + size
+    return blocks
+
+
+def block_of(element_id, payload, video, cluster_time, offset):
+    """A SimpleBlock, or the Block of a BlockGroup (a keyframe has no ReferenceBlock)."""
+    from broadcast import webm
+
+    if element_id == webm.BLOCK_GROUP:
+        fields = dict(webm.iter_children(payload))
+        payload, keyframe = fields[webm.BLOCK], webm.REFERENCE_BLOCK not in fields
+    track, length = webm.read_vint(payload, 0, keep_marker=False)
+    if element_id == webm.SIMPLE_BLOCK:
+        keyframe = bool(payload[length + 2] & 0x80)
+    relative = int.from_bytes(payload[length : length + 2], "big", signed=True)
+    kind = "video" if track in video else "audio"
+    return Block(kind, cluster_time + relative, keyframe, offset)

@@ -19,40 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CHROMIUM, CHROMIUM_ARGS, Daphne, percentile
+from bench.common import CHROMIUM, CHROMIUM_ARGS, Daphne, go_live, percentile
 from bench.media_fanout import prepare_site
-
-# The broadcaster's camera: a canvas with the clock as a barcode (32 stripes of 20 px:
-# a white start bit, 30 bits of Date.now() mod 2^30, a black stop bit), plus a moving
-# square so that the encoder has real work, and the fake microphone.
-BARCODE_CAMERA = """
-(() => {
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const real = await original({audio: true, video: false});
-    const canvas = Object.assign(document.createElement("canvas"), {width: 640, height: 360});
-    const context = canvas.getContext("2d");
-    let frame = 0;
-    const draw = () => {
-      const value = Date.now() % 2 ** 30;
-      context.fillStyle = "#777";
-      context.fillRect(0, 0, 640, 360);
-      context.fillStyle = "#c33";
-      context.fillRect((frame * 7) % 600, 150 + 60 * Math.sin(frame / 10), 40, 40);
-      frame += 1;
-      for (let i = 0; i < 32; i += 1) {
-        const bit = i === 0 ? 1 : i === 31 ? 0 : (value >> (30 - i)) & 1;
-        context.fillStyle = bit ? "#fff" : "#000";
-        context.fillRect(i * 20, 0, 20, 80);
-      }
-    };
-    draw();
-    setInterval(draw, 1000 / 30);
-    const video = canvas.captureStream(30).getVideoTracks();
-    return new MediaStream([...video, ...real.getAudioTracks()]);
-  };
-})();
-"""
 
 # On the viewer: decode each presented frame's barcode; and note the first frame.
 BARCODE_READER = """
@@ -85,34 +53,6 @@ BARCODE_READER = """
   else start();
 })();
 """
-
-
-def go_live(browser, server, session_key, timeslice):
-    context = browser.new_context()
-    context.add_cookies([{"name": "sessionid", "value": session_key, "url": server.url}])
-    context.add_init_script(BARCODE_CAMERA)
-    page = context.new_page()
-    page.goto(f"{server.url}/live/?timeslice={timeslice}")
-    wait_dataset(page, "[data-go-live]", "devices", "ready", 30)
-    page.fill("#id_title", "Latency bench")
-    page.uncheck("[name=tell_followers]")
-    page.click("[data-go-button]")
-    wait_dataset(page, "[data-go-live]", "connection", "live", 30)
-    return context, page, page.eval_on_selector("[data-go-live]", "el => el.dataset.slug")
-
-
-def wait_dataset(page, selector, key, value, timeout):
-    from playwright.sync_api import Error
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.eval_on_selector(selector, f"el => el.dataset.{key}") == value:
-                return
-        except Error:
-            pass  # navigating
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {selector} data-{key}={value}")
 
 
 def main():
