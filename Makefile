@@ -23,11 +23,14 @@ setup: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py createcachetable
 
+# A local try as a user sees it: DEBUG off (OnAir's error pages; DEBUG=1 for Django's
+# technical ones), over http on the loopback address with nothing to configure, and every
+# link (posts to X, og:url, og:image) on $(WEB_PORT) (ONAIR_LOCAL_RUN, onair/settings.py).
 run: setup
 	@echo ""
 	@echo "  OnAir is starting at http://127.0.0.1:$(WEB_PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	$(BIN)/honcho -f Procfile.dev start
+	ONAIR_LOCAL_RUN=1 $(BIN)/honcho -f Procfile.dev start
 
 test: $(BIN)/.installed node_modules/.installed
 	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi

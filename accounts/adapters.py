@@ -23,6 +23,12 @@ CONFIRMED_AGE_KEY = "accounts_confirmed_birth_date"
 REFUSED_SIGN_IN_KEY = "accounts_refused_sign_in"
 
 
+def user_display(user):
+    """How allauth names a user in its messages (ACCOUNT_USER_DISPLAY): "@handle", as X
+    does; never the internal username (x<X id>), which means nothing to anyone."""
+    return f"@{user.handle}" if getattr(user, "handle", "") else user.get_username()
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         """No local sign-up: users come through X, staff are made with createsuperuser."""

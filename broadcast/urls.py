@@ -1,6 +1,6 @@
 from django.urls import path
 
-from broadcast import thumbnail_views, views
+from broadcast import listing_views, thumbnail_views, views
 
 app_name = "broadcast"
 
@@ -10,5 +10,6 @@ urlpatterns = [
     path("b/<str:slug>/end", views.end, name="end"),
     path("b/<str:slug>/thumbnail.jpg", thumbnail_views.thumbnail, name="thumbnail"),
     path("api/broadcasts/<str:slug>", views.broadcast_api, name="api"),
-    path("u/<str:handle>/", views.broadcaster, name="broadcaster"),
+    path("api/live", listing_views.live_api, name="live_api"),
+    path("u/<str:handle>/", listing_views.broadcaster, name="broadcaster"),
 ]

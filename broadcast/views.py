@@ -1,11 +1,12 @@
-"""HTTP side of broadcasting: home, go-live page, watch page, the broadcaster's page and
-the JSON state. Thin: the rules live in services and selectors."""
+"""HTTP side of broadcasting: go-live page, watch page and the JSON state (the home page
+and the broadcaster's page are in listing_views). Thin: the rules live in services and
+selectors."""
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -14,28 +15,24 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.blocks import has_blocked
 from broadcast import selectors, services
 from broadcast.models import Broadcast
+from broadcast.summary import broadcast_summary, share_intent_url
 from safety.notices import not_live_until
 from safety.selectors import active_restriction
 
 
 def _publisher_urls(request, broadcast):
-    """Where publisher.js sends a broadcast, ends it, and where viewers watch it."""
+    """Where publisher.js sends a broadcast, ends it, reads its summary, and where viewers
+    watch it; with its title, which the page shows while live."""
     return {
         "slug": broadcast.slug,
+        "title": broadcast.title,
         "publish_path": f"/ws/b/{broadcast.slug}/publish/",
         "end_url": reverse("broadcast:end", kwargs={"slug": broadcast.slug}),
+        "api_url": reverse("broadcast:api", kwargs={"slug": broadcast.slug}),
         "watch_url": request.build_absolute_uri(broadcast.get_absolute_url()),
     }
-
-
-@never_cache
-def home(request):
-    return render(
-        request, "broadcast/home.html", {"broadcasts": selectors.live_public_broadcasts()[:50]}
-    )
 
 
 def player_strings():
@@ -59,18 +56,29 @@ def player_strings():
             "by itself when a place is free."
         ),
         "viewers": _("watching"),
+        "play": _("Play"),
+        "pause": _("Pause"),
+        "fullscreen": _("Fullscreen"),
+        "exit_fullscreen": _("Exit fullscreen"),
     }
 
 
 @never_cache
 def watch(request, slug):
     broadcast = get_object_or_404(Broadcast.objects.select_related("owner"), slug=slug)
+    strings = player_strings()
+    ended = broadcast.state == Broadcast.State.ENDED
+    # A broadcast that has ended says so in the page itself, before (and without) the
+    # script, and with the reason when moderation ended it.
+    status = strings.get(f"ended_{broadcast.end_reason}", strings["ended"]) if ended else ""
     return render(
         request,
         "broadcast/watch.html",
         {
             "broadcast": broadcast,
-            "player_strings": player_strings(),
+            "ended": ended,
+            "player_status": status or strings["connecting"],
+            "player_strings": strings,
             "is_owner": request.user.is_authenticated and request.user.pk == broadcast.owner_id,
         },
     )
@@ -92,6 +100,8 @@ class GoLiveForm(forms.Form):
 
 
 def publisher_strings():
+    """What publisher.js says, translated here: static JS has no catalogue of its own."""
+    idle = settings.BROADCAST_IDLE_TIMEOUT
     return {
         "unsupported": _(
             "This browser cannot broadcast: it lacks MediaRecorder with WebM (VP8/Opus) or "
@@ -99,11 +109,15 @@ def publisher_strings():
         ),
         "denied": _(
             "Camera or microphone access was refused. Allow them in your browser's site "
-            "settings, then reload this page."
+            "settings, then press Retry."
         ),
-        "missing": _("No camera or microphone was found. Plug one in, then reload this page."),
-        "busy": _("The camera or microphone is in use by another application."),
-        "device_error": _("The camera or microphone could not be started."),
+        "missing": _("No camera or microphone was found. Plug one in, then press Retry."),
+        "busy": _(
+            "The camera or microphone is in use by another application. Close it, then press Retry."
+        ),
+        "device_error": _("The camera or microphone could not be started. Press Retry."),
+        "needs_camera": _("Going live needs a working camera and microphone."),
+        "camera_off": _("Camera off"),
         "ready": _("Ready"),
         "starting": _("Starting…"),
         "connecting": _("Connecting…"),
@@ -133,6 +147,21 @@ def publisher_strings():
         "start_failed": _("The broadcast could not be started. Try again."),
         "camera": _("Camera"),
         "microphone": _("Microphone"),
+        "end_failed": _("The broadcast could not be ended. Check your connection and try again."),
+        "copied": _("Copied"),
+        "copy_failed": _("Could not copy: select the link and copy it yourself."),
+        "mute": _("Mute microphone"),
+        "unmute": _("Unmute microphone"),
+        "switch_failed": _("The other camera could not be started; you are still on this one."),
+        "away": _(
+            "This page is in the background: your camera may pause, and viewers may see a "
+            "frozen picture. Come back and it carries on; if no video reaches OnAir for "
+            "%(seconds)s seconds, the broadcast ends."
+        )
+        % {"seconds": idle},
+        "back": _("You are back. Viewers may have seen a frozen picture for %(seconds)s seconds."),
+        "title_away": _("Live, in the background"),
+        "summary_of": _("“%(title)s” is over."),
     }
 
 
@@ -178,6 +207,7 @@ def go_live(request):
         **_publisher_urls(request, live),
         "started_at": live.started_at.isoformat() if live.started_at else None,
     }
+    share_intent = live and share_intent_url(title=live.title, watch_url=resume["watch_url"])
     return render(
         request,
         "broadcast/go_live.html",
@@ -188,6 +218,7 @@ def go_live(request):
             "xpost_module": static("js/xpost_status.js"),
             "live_broadcast": live,
             "resume": resume,
+            "share_intent": share_intent,
             "restriction": restriction,
             "restriction_sentence": restriction and not_live_until(restriction.until),
         },
@@ -196,12 +227,16 @@ def go_live(request):
 
 @require_POST
 def end(request, slug):
-    """The End button's fallback when the publish socket is down."""
+    """The End button (over HTTP, so it works while the publish socket is down). Answers
+    with the summary the page shows: duration, peak viewers, chat messages."""
     broadcast = get_object_or_404(Broadcast, slug=slug)
     if not request.user.is_authenticated:
         raise PermissionDenied
     services.end_broadcast_by_owner(broadcast=broadcast, user=request.user)
-    return JsonResponse({"slug": slug, "state": Broadcast.State.ENDED})
+    broadcast.refresh_from_db()
+    return JsonResponse(
+        {"slug": slug, "state": broadcast.state, "summary": broadcast_summary(broadcast)}
+    )
 
 
 @require_GET
@@ -212,30 +247,7 @@ def broadcast_api(request, slug):
         return JsonResponse(
             {"type": "error", "code": "not_found", "message": _("No such broadcast.")}, status=404
         )
-    return JsonResponse(selectors.broadcast_state(broadcast))
-
-
-@never_cache
-def broadcaster(request, handle):
-    """/u/<handle>/: the live broadcast if there is one, else when they were last live."""
-    user = (
-        get_user_model()
-        .objects.filter(handle__iexact=handle, is_active=True)
-        .order_by("-last_login")
-        .first()
-    )
-    if user is None:
-        raise Http404
-    live = selectors.live_broadcast_of(user)
-    if live is not None and live.visibility != Broadcast.Visibility.PUBLIC and request.user != user:
-        live = None
-    return render(
-        request,
-        "broadcast/broadcaster.html",
-        {
-            "profile_user": user,
-            "live": live,
-            "last": selectors.last_broadcast_of(user),
-            "blocked": has_blocked(blocker=request.user, blocked=user),
-        },
-    )
+    body = selectors.broadcast_state(broadcast)
+    if request.user.is_authenticated and request.user.pk == broadcast.owner_id:
+        body["summary"] = broadcast_summary(broadcast)  # the owner's eyes only
+    return JsonResponse(body)

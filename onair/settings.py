@@ -2,7 +2,8 @@
 
 Every variable has an embedded default, so a fresh machine runs with nothing set:
 SQLite, the in-process channel layer, a Celery broker on SQLite, and the X emulator.
-Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0, ALLOWED_HOSTS, PUBLIC_URL.
+Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0, ALLOWED_HOSTS, PUBLIC_URL
+(`manage.py check --deploy` refuses what a deployment must not keep: onair/checks.py).
 """
 
 import os
@@ -40,15 +41,25 @@ def env_list(name, default=()):
 VAR_DIR = Path(env("ONAIR_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", default=True)
+# `make run` sets ONAIR_LOCAL_RUN=1: someone trying OnAir on this machine over plain http.
+# They should meet what a user meets (DEBUG off: OnAir's own error pages, whitenoise), yet
+# with nothing to configure; `DEBUG=1 make run` brings Django's technical pages back.
+LOCAL_RUN = env_bool("ONAIR_LOCAL_RUN", default=False)
+DEBUG = env_bool("DEBUG", default=not LOCAL_RUN)
+# Development or a local run: the dev secret-key file, loopback hosts, no TLS demands.
+# A deployment (DEBUG off, no ONAIR_LOCAL_RUN) must configure all of these itself.
+EMBEDDED = DEBUG or LOCAL_RUN
 
 
 def _secret_key():
     key = env("SECRET_KEY")
     if key:
         return key
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if not EMBEDDED:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (`make run` sets ONAIR_LOCAL_RUN=1 "
+            "for a local try, which keeps a generated key in ONAIR_VAR_DIR)."
+        )
     # Development only: generate once, keep in an ignored file so sessions survive restarts.
     path = VAR_DIR / "secret_key"
     if not path.exists():
@@ -59,8 +70,12 @@ def _secret_key():
 
 SECRET_KEY = _secret_key()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
-PUBLIC_URL = env("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if EMBEDDED else [])
+# The port `make run` serves on (Makefile, Procfile.dev). Unset PUBLIC_URL follows it, so
+# the links posted to X, og:url, og:image and the CSP all name the port really served.
+WEB_PORT = int(env("WEB_PORT", 8000))
+# The address people and X reach OnAir at. A deployment must set it (onair.E001).
+PUBLIC_URL = env("PUBLIC_URL", f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_URL])
 
 INSTALLED_APPS = [
@@ -73,6 +88,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "onair.apps.OnAirConfig",
     "channels",
     "allauth",
     "allauth.account",
@@ -302,6 +318,8 @@ ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+# allauth names users in its messages ("Signed in as @ada"), never by the internal username.
+ACCOUNT_USER_DISPLAY = "accounts.adapters.user_display"
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_QUERY_EMAIL = False
@@ -340,21 +358,30 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env_bool("STATIC_MANIFEST", default=not DEBUG)
+            if env_bool("STATIC_MANIFEST", default=not EMBEDDED)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+# Whitenoise serves static/ straight from the finders, so `make run` needs no
+# collectstatic (a deployment runs it for the hashed, compressed manifest files), and in
+# development or a local run it looks again on each request so edited files show.
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=True)
+WHITENOISE_AUTOREFRESH = env_bool("WHITENOISE_AUTOREFRESH", default=EMBEDDED)
 
 # --- Security -------------------------------------------------------------------------
-SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A local run is plain http on the loopback address: no TLS redirect, HSTS or secure cookies.
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", 0 if EMBEDDED else 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not EMBEDDED)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not EMBEDDED)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not EMBEDDED)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not EMBEDDED)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not EMBEDDED)
+# A refused form (stale page, cookies off) gets OnAir's 403 page, not Django's; the X
+# emulator's process (its own URLconf, none of OnAir's pages) keeps Django's.
+if ROOT_URLCONF == "onair.urls":
+    CSRF_FAILURE_VIEW = "onair.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from accounts import views as accounts_views
 from broadcast import posting_views
-from broadcast.views import home
+from broadcast.listing_views import home
 from onair import views
 from onair.health import healthz
 

@@ -27,6 +27,12 @@ def error_403(request, exception=None):
     return render(request, "errors/403.html", status=403)
 
 
+def csrf_failure(request, reason=""):
+    """A form refused by the CSRF check (a page left open too long, cookies blocked): the
+    403 page says what to do; the reason goes to the log only (Django logs it)."""
+    return render(request, "errors/403.html", {"csrf_failed": True}, status=403)
+
+
 def error_500(request):
     # Rendered without the request: no context processor may touch a broken database.
     return HttpResponseServerError(loader.render_to_string("errors/500.html"))

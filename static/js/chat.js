@@ -3,6 +3,8 @@
 // and only http(s) links become <a> elements.
 
 const MAX_SHOWN = 300;
+const ANNOUNCE_PER_BATCH = 3; // a burst is not read out whole: its last few messages
+const ANNOUNCE_KEPT = 5;
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
 
 function safeLink(candidate) {
@@ -44,6 +46,7 @@ class ChatPanel {
     this.log = root.querySelector("[data-chat-log]");
     this.status = root.querySelector("[data-chat-status]");
     this.presence = root.querySelector("[data-chat-presence]");
+    this.announcer = root.querySelector("[data-chat-announce]");
     this.modesLine = root.querySelector("[data-chat-modes]");
     this.notice = root.querySelector("[data-chat-notice]");
     this.form = root.querySelector("[data-chat-form]");
@@ -59,11 +62,15 @@ class ChatPanel {
     this.retryDelay = 1000;
     this.noticeTimer = null;
     this.nextRef = 1;
+    this.closed = root.dataset.closed === "true"; // the page was made after the end
     this.bind();
     this.connect();
   }
 
   bind() {
+    // The player (watch page) and the publisher (go-live page) say when the broadcast
+    // ends; the chat socket only says so for a takedown.
+    document.addEventListener("onair:ended", (event) => this.closeRoom(event.detail?.reason));
     this.form?.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = this.input.value;
@@ -124,7 +131,7 @@ class ChatPanel {
         this.setRole(frame.role);
         this.showModes(frame.modes);
         if (frame.filters) this.showFilters(frame.filters);
-        if (frame.closed) this.closeRoom();
+        if (frame.closed) this.closeRoom(frame.closed);
         break;
       case "history":
         this.log.replaceChildren();
@@ -137,7 +144,8 @@ class ChatPanel {
         this.onEvents(frame.events);
         break;
       case "presence":
-        this.presence.textContent = `${frame.count} ${this.t.tViewers}`;
+        // Once the room is closed, a head count would only be a stale number.
+        if (!this.closed) this.presence.textContent = `${frame.count} ${this.t.tViewers}`;
         break;
       case "ack":
         this.input.value = "";
@@ -173,6 +181,7 @@ class ChatPanel {
 
   onEvents(events) {
     const atEnd = this.isAtEnd();
+    const fresh = [];
     for (const event of events) {
       if (this.lastSeq !== null && event.seq <= this.lastSeq) continue;
       if (this.lastSeq !== null && event.seq !== this.lastSeq + 1) {
@@ -184,8 +193,30 @@ class ChatPanel {
       this.syncing = false;
       this.apply(event);
       this.lastSeq = event.seq;
+      if (this.worthAnnouncing(event)) fresh.push(event);
     }
     this.scrollToEnd(atEnd);
+    this.announce(fresh.slice(-ANNOUNCE_PER_BATCH));
+  }
+
+  // New messages from others, as they arrive: not the history, not one's own echo, not
+  // deletions, modes or head counts.
+  worthAnnouncing(event) {
+    return (
+      event.type === "message" && !event.deleted && event.user.id !== this.userId && this.items.has(event.id)
+    );
+  }
+
+  // One node per message in a polite live region: screen readers read each addition once;
+  // old nodes go quietly (aria-relevant="additions").
+  announce(events) {
+    if (!this.announcer) return;
+    for (const event of events) {
+      const line = document.createElement("p");
+      line.textContent = `${event.user.name}: ${event.text}`;
+      this.announcer.append(line);
+    }
+    while (this.announcer.children.length > ANNOUNCE_KEPT) this.announcer.firstElementChild.remove();
   }
 
   apply(event) {
@@ -213,7 +244,7 @@ class ChatPanel {
     } else if (event.type === "mode") {
       this.showModes(event.modes);
     } else if (event.type === "closed") {
-      this.closeRoom();
+      this.closeRoom(event.reason);
     }
   }
 
@@ -362,12 +393,20 @@ class ChatPanel {
     if (ownerTools) ownerTools.hidden = role !== "broadcaster";
   }
 
-  // The room takes no more messages (its broadcast ended or was removed): say so and stop
-  // offering to write. The socket stays open, so later deletions still arrive.
-  closeRoom() {
+  // The room takes no more messages (its broadcast ended or was removed): say why, stop
+  // offering to write, drop the head count. The socket stays open, so later deletions
+  // still arrive.
+  closeRoom(reason) {
+    const why = this.root.querySelector("[data-chat-closed]");
+    if (reason === "removed") why.textContent = this.t.tClosedRemoved;
+    if (this.closed && !why.hidden) return;
+    this.closed = true;
     this.root.dataset.closed = "true";
-    this.root.querySelector("[data-chat-closed]").hidden = false;
+    why.hidden = false;
+    this.presence.textContent = "";
     for (const field of this.form?.elements || []) field.disabled = true;
+    const signIn = this.root.querySelector("[data-chat-signin]");
+    if (signIn) signIn.hidden = true; // nothing left to sign in for
   }
 
   isModerator() {
@@ -390,6 +429,7 @@ class ChatPanel {
   }
 
   showError(frame) {
+    if (frame.code === "chat_closed") this.closeRoom(); // ended while this page was open
     let text = frame.message || frame.code;
     if (frame.retry_after) text += ` ${this.t.tRetry.replace("%s", Math.ceil(frame.retry_after))}`;
     this.showNotice(text, frame.code);

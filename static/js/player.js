@@ -2,6 +2,8 @@
 // Joins at the init segment + latest keyframe cluster, keeps near the live edge, jumps
 // holes in the buffer, and carries on across a broadcaster's reconnect (a new init
 // segment arrives on the same socket; `sequence` mode keeps the timeline continuous).
+// When the broadcast ends it says so, drops its controls and the viewer count, and tells
+// the rest of the page with an `onair:ended` event on `document` (the chat closes on it).
 
 const MIME = 'video/webm; codecs="vp8, opus"';
 const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];
@@ -9,6 +11,7 @@ const TARGET_LAG = 0.15; // seconds behind the newest buffered frame
 const CATCH_UP_LAG = 0.8; // above this, play a little faster
 const JUMP_LAG = 2.5; // above this, jump to the live edge
 const STALL_JUMP_MS = 300; // stalled this long with a later range close by: jump
+const FROZEN_AFTER = 0.25; // seconds played without a new video frame: the picture froze
 const ACK_EVERY_MS = 1000;
 
 function startsWithInit(bytes) {
@@ -21,6 +24,10 @@ export class LivePlayer {
     this.video = root.querySelector("video");
     this.statusEl = root.querySelector("[data-player-status]");
     this.viewersEl = document.querySelector("[data-player-viewers]");
+    this.viewersLine = document.querySelector("[data-player-viewers-line]");
+    // The page of a broadcast that has already ended has no control bar at all.
+    this.bar = root.querySelector("[data-player-bar]");
+    this.playButton = root.querySelector("[data-player-play]");
     this.unmuteButton = root.querySelector("[data-player-unmute]");
     this.fullscreenButton = root.querySelector("[data-player-fullscreen]");
     this.strings = JSON.parse(document.getElementById("player-strings").textContent);
@@ -31,27 +38,30 @@ export class LivePlayer {
     this.acked = 0;
     this.retries = 0;
     this.ended = false;
+    this.userPaused = false;
     this.hasMedia = false;
     this.lastMediaAt = 0;
     this.stalledSince = 0;
     this.serverState = root.dataset.state;
     this.endReason = root.dataset.endReason || ""; // why it ended: "removed" has its own words
-    this.stats = { frames: 0, jumps: 0, inits: 0 };
+    this.stats = { frames: 0, jumps: 0, inits: 0, unfreezes: 0 };
     root.livePlayer = this; // for tests and benches: read-only stats
   }
 
   start() {
-    if (!this.MediaSourceClass || !this.MediaSourceClass.isTypeSupported(MIME) || !window.WebSocket) {
-      this.setState("unsupported");
-      return;
-    }
-    this.unmuteButton.addEventListener("click", () => this.unmute());
-    this.fullscreenButton.addEventListener("click", () => this.fullscreen());
-    this.video.addEventListener("volumechange", () => this.showUnmute());
     if (this.serverState === "ended") {
       this.setState("ended");
       return;
     }
+    if (!this.MediaSourceClass || !this.MediaSourceClass.isTypeSupported(MIME) || !window.WebSocket) {
+      this.setState("unsupported");
+      return;
+    }
+    this.playButton.addEventListener("click", () => (this.userPaused ? this.resume() : this.pause()));
+    this.unmuteButton.addEventListener("click", () => this.unmute());
+    this.fullscreenButton.addEventListener("click", () => this.fullscreen());
+    this.video.addEventListener("volumechange", () => this.showControls());
+    document.addEventListener("fullscreenchange", () => this.showControls());
     this.setState(this.serverState === "created" ? "created" : "connecting");
     this.connect();
     setInterval(() => this.tick(), 200);
@@ -74,6 +84,7 @@ export class LivePlayer {
       }
       const bytes = new Uint8Array(event.data);
       this.received += bytes.byteLength;
+      if (this.userPaused) return; // dropped: play joins afresh at the live edge
       this.lastMediaAt = performance.now();
       if (startsWithInit(bytes)) this.stats.inits += 1;
       this.enqueue(bytes);
@@ -110,13 +121,10 @@ export class LivePlayer {
         this.serverState = message.state;
         if (message.state === "created") this.setState("created");
         else if (message.state === "reconnecting") this.setState("reconnecting");
-        else if (message.state === "live") this.setState(this.hasMedia ? "live" : "waiting");
+        else if (message.state === "live") this.setState(this.liveState());
         break;
       case "viewers":
-        if (this.viewersEl) {
-          this.viewersEl.textContent = `${message.count} ${this.strings.viewers}`;
-          this.viewersEl.dataset.count = message.count;
-        }
+        this.showViewers(message.count);
         break;
       case "ended":
         this.ended = true;
@@ -129,6 +137,11 @@ export class LivePlayer {
       default:
         break;
     }
+  }
+
+  liveState() {
+    if (this.userPaused) return "paused";
+    return this.hasMedia ? "live" : "waiting";
   }
 
   ack() {
@@ -192,14 +205,16 @@ export class LivePlayer {
     if (!this.hasMedia) {
       this.hasMedia = true;
       this.video.muted = this.video.muted || !this.userUnmuted;
-      this.video.play().catch(() => {
-        // Autoplay with sound refused: play muted and show the unmute button.
+      this.video.play().catch((error) => {
+        // Autoplay with sound refused: play muted and show the unmute button. (A pause
+        // before it started also rejects this promise: that is no refusal.)
+        if (error.name !== "NotAllowedError" || this.userPaused) return;
         this.video.muted = true;
         this.video.play().catch(() => {});
       });
-      this.showUnmute();
+      this.showControls();
     }
-    if (!this.ended) this.setState("live");
+    if (!this.ended) this.setState(this.liveState());
   }
 
   trim(force = false) {
@@ -217,7 +232,7 @@ export class LivePlayer {
     const sb = this.sourceBuffer;
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
     if (q) this.stats.frames = q.totalVideoFrames;
-    if (!sb || !sb.buffered.length || this.ended) return;
+    if (!sb || !sb.buffered.length || this.ended || this.userPaused) return;
     const ranges = sb.buffered;
     const last = ranges.length - 1;
     const liveEdge = ranges.end(last);
@@ -234,10 +249,11 @@ export class LivePlayer {
       this.stalledSince = 0;
     }
     // A hole (or a join before the first range): jump to the next range that starts
-    // after the current time.
+    // after the current time. Never within the range it is in: waiting for data there
+    // (a join still filling its first range) is no hole, and a seek would start it over.
     if (stalled && now - this.stalledSince > STALL_JUMP_MS) {
       for (let i = 0; i < ranges.length; i += 1) {
-        if (ranges.start(i) > t - 0.01 && ranges.end(i) - ranges.start(i) > 0.05) {
+        if (i !== inRange && ranges.start(i) > t - 0.01 && ranges.end(i) - ranges.start(i) > 0.05) {
           video.currentTime = Math.max(ranges.start(i) + 0.01, ranges.end(i) - TARGET_LAG);
           this.stats.jumps += 1;
           this.stalledSince = 0;
@@ -246,6 +262,7 @@ export class LivePlayer {
       }
       if (video.paused) video.play().catch(() => {});
     }
+    this.unfreeze(q, t, liveEdge);
     const lag = liveEdge - video.currentTime;
     if (lag > JUMP_LAG) {
       video.currentTime = liveEdge - TARGET_LAG;
@@ -263,16 +280,73 @@ export class LivePlayer {
     if (Math.random() < 0.02) this.trim();
   }
 
+  // The picture can freeze while the clock runs on: a gap in the video track alone (a
+  // broadcaster whose camera or encoder skipped frames under load) stops the video
+  // decoder there while the audio plays on, so currentTime advances past the gap and
+  // readyState stays HAVE_ENOUGH; Chromium only calls it a stall about 3 s later, with
+  // the gap behind the playhead, where the hole jump above never looks. No new frame
+  // decoded over FROZEN_AFTER of playback: seek near the live edge, which restarts the
+  // decoder from a keyframe past the gap.
+  unfreeze(q, t, liveEdge) {
+    const video = this.video;
+    if (!q || video.paused || video.seeking || q.totalVideoFrames !== this.framesSeen) {
+      this.framesSeen = q ? q.totalVideoFrames : 0;
+      this.framesSeenAt = t;
+      return;
+    }
+    if (t - this.framesSeenAt < FROZEN_AFTER) return;
+    video.currentTime = Math.max(t, liveEdge - TARGET_LAG);
+    this.framesSeenAt = video.currentTime;
+    this.stats.unfreezes += 1;
+  }
+
   // --- controls ----------------------------------------------------------------
+  // Pausing a live broadcast stops the picture; playing again rejoins at the live edge
+  // (a fresh join), not where it stopped. The socket stays open meanwhile so the page
+  // still hears the viewer count and the end; the media it brings is dropped.
+  pause() {
+    this.userPaused = true;
+    this.video.pause();
+    this.setState("paused");
+    this.showControls();
+  }
+
+  resume() {
+    this.userPaused = false;
+    this.showControls();
+    if (this.ended) return;
+    const old = this.ws;
+    this.ws = null; // its close is not a lost connection
+    old?.close();
+    this.setState("connecting");
+    this.connect();
+  }
+
   unmute() {
+    const focused = document.activeElement === this.unmuteButton;
     this.userUnmuted = true;
     this.video.muted = false;
     this.video.play().catch(() => {});
-    this.showUnmute();
+    this.showControls();
+    // The button goes once it has done its job: keep keyboard focus in the bar.
+    if (focused) this.playButton.focus();
   }
 
-  showUnmute() {
-    this.unmuteButton.hidden = !this.video.muted || !this.hasMedia;
+  // What the bar offers follows what can be done now: play/pause once there is a
+  // picture, unmute while muted, the fullscreen button's words for the way it goes.
+  showControls() {
+    if (!this.bar) return;
+    this.playButton.hidden = !this.hasMedia && !this.userPaused;
+    this.playButton.dataset.paused = String(this.userPaused);
+    this.label(this.playButton, this.userPaused ? this.strings.play : this.strings.pause);
+    this.unmuteButton.hidden = this.ended || !this.video.muted || !this.hasMedia;
+    const full = document.fullscreenElement === this.root;
+    this.label(this.fullscreenButton, full ? this.strings.exit_fullscreen : this.strings.fullscreen);
+  }
+
+  label(button, words) {
+    button.setAttribute("aria-label", words);
+    button.title = words;
   }
 
   fullscreen() {
@@ -285,16 +359,43 @@ export class LivePlayer {
     }
   }
 
+  showViewers(count) {
+    if (!this.viewersEl || this.ended) return;
+    this.viewersEl.textContent = `${count} ${this.strings.viewers}`;
+    this.viewersEl.dataset.count = count;
+    if (this.viewersLine) this.viewersLine.hidden = false;
+  }
+
   setState(state) {
-    this.root.dataset.playerState = state;
-    this.root.dataset.endReason = state === "ended" ? this.endReason : "";
-    // Ended by moderation: say why ("ended_removed", ...), else just "ended".
-    const words = state === "ended" ? this.strings[`ended_${this.endReason}`] : null;
-    this.statusEl.textContent = words || this.strings[state] || "";
-    this.statusEl.hidden = state === "live";
+    const reason = state === "ended" ? this.endReason : "";
+    // The words change only with the state: a screen reader hears each change once.
+    if (this.root.dataset.playerState !== state || this.root.dataset.endReason !== reason) {
+      this.root.dataset.playerState = state;
+      this.root.dataset.endReason = reason;
+      // Ended by moderation: say why ("ended_removed", ...), else just "ended".
+      const words = state === "ended" ? this.strings[`ended_${reason}`] : null;
+      this.statusEl.textContent = words || this.strings[state] || "";
+    }
+    this.statusEl.hidden = state === "live" || state === "paused";
     const badge = this.root.querySelector("[data-player-live]");
     if (badge) badge.hidden = state !== "live";
-    if (state === "ended") this.unmuteButton.hidden = true; // nothing left to hear
+    // No picture will come: no controls either.
+    if (this.bar && (state === "unsupported" || state === "not_found")) this.bar.hidden = true;
+    if (state === "ended" && !this.endShown) this.showEnded(reason);
+  }
+
+  // Nothing left to play, hear or count: a clean end, said once to the rest of the page.
+  showEnded(reason) {
+    this.ended = true;
+    this.endShown = true;
+    if (this.bar) this.bar.hidden = true;
+    if (document.fullscreenElement === this.root) document.exitFullscreen().catch(() => {});
+    if (this.viewersLine) this.viewersLine.hidden = true;
+    if (this.viewersEl) {
+      this.viewersEl.textContent = "";
+      delete this.viewersEl.dataset.count;
+    }
+    document.dispatchEvent(new CustomEvent("onair:ended", { detail: { reason } }));
   }
 }
 

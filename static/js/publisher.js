@@ -1,13 +1,24 @@
-// The go-live page: camera and microphone preview, device pickers, then MediaRecorder
-// WebM VP8/Opus chunks over /ws/b/<slug>/publish/. Reconnects with a fresh init segment,
-// and adapts to a weak uplink by watching its backlog: what it sent on this socket minus
-// what the server says has arrived (bufferedAmount alone stays at zero in Chromium until
-// megabytes sit in the network stack's buffers).
+// The go-live page: camera and microphone preview, device pickers, going live, the
+// publish socket /ws/b/<slug>/publish/ (reconnecting with a fresh init segment), the
+// live controls of a phone broadcaster (other camera, mute, screen kept on, a word when
+// the page goes to the background), and the end: ask first, let go of the camera, sum
+// up. Recording and the weak-uplink ladder are in publisher_recording.js.
+//
+// Switching cameras gives the recorder a new stream (a new recorder: see
+// publisher_recording.js). Muting only disables the audio track: the recording goes on,
+// silent.
 
-const MIME = "video/webm;codecs=vp8,opus";
-const BITRATES = [1_200_000, 700_000, 400_000, 200_000]; // video bits/s, best first
-const AUDIO_BITRATE = 48_000;
-const KEYFRAME_INTERVAL_MS = 1000;
+import {
+  backlogBytes,
+  MIME,
+  startRecorder as startRecording,
+  stopRecorder as stopRecording,
+  watchUplink,
+} from "./publisher_recording.js";
+import { createDevices } from "./publisher_devices.js";
+import { copyText, fill, formatClock, screenWakeLock } from "./publisher_tools.js";
+
+const NOTE_MS = 15000; // how long a passing note ("Copied", "You are back") stays
 
 const root = document.querySelector("[data-go-live]");
 const strings = JSON.parse(document.getElementById("publisher-strings").textContent);
@@ -15,30 +26,51 @@ const $ = (selector) => root.querySelector(selector);
 
 const ui = {
   preview: $("[data-preview]"),
+  previewStatus: $("[data-preview-status]"),
   form: $("[data-go-live-form]"),
   camera: $("[data-camera]"),
   microphone: $("[data-microphone]"),
   goButton: $("[data-go-button]"),
+  goBlocked: $("[data-go-blocked]"),
+  retryRow: $("[data-retry-row]"),
+  retryButton: $("[data-retry]"),
+  liveControls: $("[data-live-controls]"),
+  muteButton: $("[data-mute]"),
+  mutedBadge: $("[data-muted-badge]"),
+  switchButton: $("[data-switch-camera]"),
   endButton: $("[data-end-button]"),
+  endDialog: document.querySelector("[data-end-dialog]"),
+  endConfirm: document.querySelector("[data-end-confirm]"),
+  endCancel: document.querySelector("[data-end-cancel]"),
+  takeOverRow: $("[data-take-over-row]"),
   takeOverButton: $("[data-take-over]"),
   notice: $("[data-notice]"),
   warning: $("[data-warning]"),
+  away: $("[data-away]"),
+  livePanel: $("[data-live-panel]"),
+  liveTitle: $("[data-live-title]"),
   stats: $("[data-stats]"),
   elapsed: $("[data-elapsed]"),
   viewers: $("[data-viewers]"),
   bitrate: $("[data-bitrate]"),
   connection: $("[data-connection]"),
   watchLink: $("[data-watch-link]"),
+  copyButton: $("[data-copy-link]"),
+  copyStatus: $("[data-copy-status]"),
   xpost: $("[data-xpost-status]"),
+  summary: $("[data-summary]"),
 };
 
 const params = new URLSearchParams(location.search);
-const TIMESLICE_MS = Number(params.get("timeslice")) || Number(root.dataset.timeslice) || 100;
+const PAGE_TITLE = document.title;
 
 const state = {
+  // MediaRecorder's timeslice in ms (benches set ?timeslice=)
+  timeslice: Number(params.get("timeslice")) || Number(root.dataset.timeslice) || 100,
   stream: null,
-  broadcast: null, // {slug, publish_path, end_url, watch_url, started_at}
+  broadcast: null, // {slug, title, publish_path, end_url, api_url, watch_url, started_at}
   ws: null,
+  accepted: false, // the server said "ready" on the current socket
   recorder: null,
   generation: 0,
   session: (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).slice(0, 36),
@@ -54,18 +86,38 @@ const state = {
   rateWindow: [],
   sendChain: Promise.resolve(),
   xpost: null,
+  muted: false,
+  peakViewers: 0,
+  awaySince: 0,
+  timers: {},
+  recorders: 0, // recorders started so far (a camera switch starts one)
 };
 root.publisher = state; // read-only, for tests and benches
+
+const wakeLock = screenWakeLock((held) => {
+  root.dataset.wakeLock = held ? "held" : "released";
+});
+state.wakeLock = wakeLock;
 
 function say(message, kind = "info") {
   ui.notice.textContent = message || "";
   ui.notice.hidden = !message;
   ui.notice.dataset.kind = kind;
+  delete ui.notice.dataset.about;
 }
 
 function warn(message) {
   ui.warning.textContent = message || "";
   ui.warning.hidden = !message;
+}
+
+// A message that clears itself after a while (`key` names its timer). A live region that
+// stays in the page (`hide` false) is announced more surely than one that appears.
+function note(element, message, key, { hide = true } = {}) {
+  clearTimeout(state.timers[key]);
+  element.textContent = message || "";
+  if (hide) element.hidden = !message;
+  if (message) state.timers[key] = setTimeout(() => note(element, "", key, { hide }), NOTE_MS);
 }
 
 function setConnection(key) {
@@ -82,61 +134,12 @@ function supported() {
   );
 }
 
-// --- devices ---------------------------------------------------------------------
-async function acquire() {
-  const video = ui.camera.value ? { deviceId: { exact: ui.camera.value } } : {};
-  const audio = ui.microphone.value ? { deviceId: { exact: ui.microphone.value } } : true;
-  const constraints = {
-    video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...video },
-    audio,
-  };
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia(constraints);
-    state.stream?.getTracks().forEach((track) => track.stop());
-    state.stream = stream;
-    ui.preview.srcObject = stream;
-    ui.preview.play().catch(() => {});
-    root.dataset.devices = "ready";
-    say("");
-    await listDevices();
-    if (state.recorder) startRecorder(); // a new device while live: a fresh stream
-    return true;
-  } catch (error) {
-    root.dataset.devices = "error";
-    const byName = {
-      NotAllowedError: "denied",
-      SecurityError: "denied",
-      NotFoundError: "missing",
-      OverconstrainedError: "missing",
-      NotReadableError: "busy",
-    };
-    say(strings[byName[error.name] || "device_error"], "error");
-    return false;
-  }
-}
+const live = () => Boolean(state.broadcast) && !state.finished && !ui.livePanel.hidden;
+const startRecorder = () => startRecording(state);
+const stopRecorder = () => stopRecording(state);
+const { acquire, blockGoing, followPermission, releaseDevices, setMuted, switchCamera } =
+  createDevices({ root, ui, strings, state, say, warn, startRecorder, stopRecorder });
 
-async function listDevices() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  const active = {
-    videoinput: state.stream?.getVideoTracks()[0]?.getSettings().deviceId,
-    audioinput: state.stream?.getAudioTracks()[0]?.getSettings().deviceId,
-  };
-  for (const [select, kind, label] of [
-    [ui.camera, "videoinput", strings.camera],
-    [ui.microphone, "audioinput", strings.microphone],
-  ]) {
-    select.replaceChildren();
-    devices
-      .filter((device) => device.kind === kind)
-      .forEach((device, index) => {
-        const option = document.createElement("option");
-        option.value = device.deviceId;
-        option.textContent = device.label || `${label} ${index + 1}`;
-        option.selected = device.deviceId === active[kind];
-        select.append(option);
-      });
-  }
-}
 
 // --- going live ------------------------------------------------------------------
 async function goLive(event) {
@@ -170,13 +173,19 @@ function begin(broadcast, takeover) {
   state.broadcast = broadcast;
   state.finished = false;
   root.dataset.slug = broadcast.slug;
+  root.dataset.phase = "live";
   ui.form.hidden = true;
-  ui.stats.hidden = false;
+  ui.livePanel.hidden = false;
+  ui.liveControls.hidden = false;
   ui.endButton.hidden = false;
+  ui.liveTitle.textContent = broadcast.title;
   ui.watchLink.href = broadcast.watch_url;
   ui.watchLink.textContent = broadcast.watch_url;
-  ui.watchLink.closest("[data-watch]").hidden = false;
   openSocket(takeover);
+}
+
+function showTakeOver(shown) {
+  ui.takeOverRow.hidden = !shown;
 }
 
 function openSocket(takeover) {
@@ -185,6 +194,7 @@ function openSocket(takeover) {
   const ws = new WebSocket(`${scheme}//${location.host}${state.broadcast.publish_path}${query}`);
   ws.binaryType = "arraybuffer";
   state.ws = ws;
+  state.accepted = false;
   state.socketSent = 0;
   state.serverReceived = 0;
   setConnection(state.retries ? "reconnecting" : "connecting");
@@ -194,15 +204,17 @@ function openSocket(takeover) {
     switch (message.type) {
       case "ready":
         state.retries = 0;
+        state.accepted = true;
         if (message.started_at) state.broadcast.started_at = message.started_at;
-        ui.takeOverButton.hidden = true;
+        showTakeOver(false);
         say("");
         setConnection("live");
         startRecorder();
-        if (message.viewers !== undefined) ui.viewers.textContent = message.viewers;
+        wakeLock.hold();
+        if (message.viewers !== undefined) showViewers(message.viewers);
         break;
       case "viewers":
-        ui.viewers.textContent = message.count;
+        showViewers(message.count);
         break;
       case "received":
         if (state.ws === ws) state.serverReceived = message.bytes;
@@ -225,6 +237,7 @@ function openSocket(takeover) {
   };
   ws.onclose = () => {
     if (state.ws !== ws) return;
+    state.accepted = false;
     stopRecorder();
     if (state.finished || refused) return;
     setConnection("reconnecting");
@@ -235,10 +248,15 @@ function openSocket(takeover) {
   };
 }
 
+function showViewers(count) {
+  ui.viewers.textContent = count;
+  state.peakViewers = Math.max(state.peakViewers, Number(count) || 0);
+}
+
 function handleError(code, reason) {
   if (code === "already_publishing") {
     say(strings.already_publishing, "error");
-    ui.takeOverButton.hidden = false;
+    showTakeOver(true);
     setConnection("ready");
   } else if (code === "taken_over") {
     say(strings.taken_over, "error");
@@ -252,129 +270,142 @@ function handleError(code, reason) {
   }
 }
 
-function finish(reason) {
+// --- the end -----------------------------------------------------------------------
+// Ended here, by the system or by staff: let go of the camera and microphone, keep the
+// screen's lock no longer, show the summary, and tell the rest of the page (the chat).
+function finish(reason = "owner", summary = null) {
+  if (state.finished) {
+    // The socket said "ended" before the End button's answer came: use its figures.
+    if (summary) showFigures(summary);
+    return;
+  }
   state.finished = true;
+  state.accepted = false;
   stopRecorder();
   state.ws?.close();
-  ui.endButton.hidden = true;
+  releaseDevices();
+  wakeLock.release();
+  clearAway();
+  ui.previewStatus.textContent = strings.camera_off;
+  ui.previewStatus.hidden = false;
+  ui.liveControls.hidden = true;
+  ui.livePanel.hidden = true;
+  showTakeOver(false);
   setConnection("ended");
-  // Ended by moderation: say why ("ended_restricted", "ended_banned", ...).
+  root.dataset.phase = "ended";
+  // Ended by moderation or by the system: say why ("ended_removed", ...).
   const why = strings[`ended_${reason}`];
-  say(why || strings.ended, why ? "error" : "info");
+  say(why || "", "error");
   warn("");
+  showSummary(summary);
   root.dataset.ended = "true";
+  document.dispatchEvent(new CustomEvent("onair:ended", { detail: { reason } }));
+}
+
+async function showSummary(summary) {
+  const broadcast = state.broadcast;
+  ui.summary.hidden = false;
+  $("[data-summary-of]").textContent = fill(strings.summary_of, { title: broadcast.title });
+  const started = Date.parse(broadcast.started_at || "");
+  fillSummary({
+    duration_s: Number.isNaN(started) ? 0 : (Date.now() - started) / 1000,
+    peak_viewers: 0,
+    chat_messages: null,
+  });
+  const known = summary || (await fetchSummary(broadcast));
+  if (known) showFigures(known);
+  else if (root.dataset.summary !== "ready") root.dataset.summary = "local";
+}
+
+function showFigures(summary) {
+  fillSummary(summary);
+  root.dataset.summary = "ready";
+}
+
+async function fetchSummary(broadcast) {
+  try {
+    const response = await fetch(broadcast.api_url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    return response.ok ? (await response.json()).summary || null : null;
+  } catch {
+    return null;
+  }
+}
+
+function fillSummary({ duration_s: duration, peak_viewers: peak, chat_messages: messages }) {
+  $("[data-summary-duration]").textContent = formatClock(duration);
+  $("[data-summary-peak]").textContent = Math.max(peak || 0, state.peakViewers);
+  $("[data-summary-messages]").textContent = messages ?? "–";
+}
+
+function askToEnd() {
+  if (typeof ui.endDialog.showModal === "function") ui.endDialog.showModal();
+  else if (window.confirm(ui.endDialog.querySelector("h2").textContent)) end();
 }
 
 async function end() {
-  ui.endButton.disabled = true;
+  ui.endConfirm.disabled = true;
   const token = ui.form.querySelector("[name=csrfmiddlewaretoken]").value;
   const response = await fetch(state.broadcast.end_url, {
     method: "POST",
     credentials: "same-origin",
-    headers: { "X-CSRFToken": token },
+    headers: { "X-CSRFToken": token, Accept: "application/json" },
   }).catch(() => null);
-  if (response?.ok) finish();
-  ui.endButton.disabled = false;
-}
-
-// --- recording -------------------------------------------------------------------
-function startRecorder() {
-  const restarting = state.recorder !== null && state.recorder !== undefined;
-  stopRecorder();
-  if (!state.stream || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
-  const generation = ++state.generation;
-  if (restarting) {
-    // The old recorder's last bytes are dropped, maybe mid-element: tell the server to
-    // forget any half-received element before the new stream's init segment.
-    const ws = state.ws;
-    state.sendChain = state.sendChain.then(() => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "restart" }));
-    });
-  }
-  const recorder = new MediaRecorder(state.stream, {
-    mimeType: MIME,
-    videoBitsPerSecond: BITRATES[state.ladder],
-    audioBitsPerSecond: AUDIO_BITRATE,
-    videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS,
-  });
-  const ws = state.ws;
-  recorder.ondataavailable = (event) => {
-    if (!event.data.size) return;
-    // In order: arrayBuffer() is async, so chain the sends.
-    state.sendChain = state.sendChain.then(async () => {
-      const buffer = await event.data.arrayBuffer();
-      if (generation !== state.generation || ws.readyState !== WebSocket.OPEN) return;
-      if (state.skipping) return; // dropped until the next keyframe (a restart)
-      ws.send(buffer);
-      state.sentBytes += buffer.byteLength;
-      if (state.ws === ws) state.socketSent += buffer.byteLength;
-    });
-  };
-  recorder.start(TIMESLICE_MS);
-  state.recorder = recorder;
-}
-
-function stopRecorder() {
-  state.generation += 1;
-  if (state.recorder && state.recorder.state !== "inactive") state.recorder.stop();
-  state.recorder = null;
-}
-
-// --- weak uplink -----------------------------------------------------------------
-function watchUplink() {
-  const ws = state.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN || !state.recorder) return;
-  const now = performance.now();
-  const bytesPerSecond = (BITRATES[state.ladder] + AUDIO_BITRATE) / 8;
-  const backlog = backlogBytes() / bytesPerSecond; // seconds of media not yet arrived
-  if (state.skipping) {
-    if (backlog < 0.25) {
-      state.skipping = false;
-      startRecorder(); // a fresh init segment and a keyframe
-    }
+  const body = response?.ok ? await response.json().catch(() => ({})) : null;
+  ui.endConfirm.disabled = false;
+  if (ui.endDialog.open) ui.endDialog.close();
+  if (!body) {
+    say(strings.end_failed, "error");
     return;
   }
-  if (backlog > 3) {
-    state.skipping = true;
-    warn(strings.skipping);
-    if (state.ladder < BITRATES.length - 1) state.ladder += 1;
-    return;
-  }
-  if (backlog > 1 && now - state.lastDowngrade > 5000 && state.ladder < BITRATES.length - 1) {
-    state.ladder += 1;
-    state.lastDowngrade = now;
-    state.calmSince = 0;
-    warn(strings.weak);
-    startRecorder();
-    return;
-  }
-  if (backlog < 0.2) {
-    state.calmSince = state.calmSince || now;
-    if (now - state.calmSince > 30000 && state.ladder > 0) {
-      state.ladder -= 1;
-      state.calmSince = now;
-      warn("");
-      startRecorder();
-    }
-  } else {
-    state.calmSince = 0;
-  }
+  finish("owner", body.summary || null);
+  $("[data-summary-title]").focus(); // from the closed dialog to what it did
 }
 
-function backlogBytes() {
-  const ws = state.ws;
-  if (!ws) return 0;
-  return Math.max(ws.bufferedAmount, state.socketSent - state.serverReceived);
+// --- copy the watch link --------------------------------------------------------------
+async function copyLink() {
+  const copied = await copyText(state.broadcast.watch_url);
+  root.dataset.copied = String(copied);
+  note(ui.copyStatus, copied ? strings.copied : strings.copy_failed, "copy", { hide: false });
+  if (!copied) getSelection().selectAllChildren(ui.watchLink);
 }
+
+// --- the page in the background ----------------------------------------------------
+// A phone pauses the camera of a page it hides: say what viewers see and what happens
+// next, and on the way back, how long it lasted (and get the camera back if it ended).
+function onVisibility() {
+  if (!live()) return;
+  if (document.visibilityState === "hidden") {
+    state.awaySince = Date.now();
+    clearTimeout(state.timers.away);
+    ui.away.textContent = strings.away;
+    ui.away.hidden = false;
+    root.dataset.away = "true";
+    document.title = `● ${strings.title_away} · ${PAGE_TITLE}`;
+    return;
+  }
+  if (!state.awaySince) return;
+  const seconds = Math.round((Date.now() - state.awaySince) / 1000);
+  state.awaySince = 0;
+  document.title = PAGE_TITLE;
+  root.dataset.away = "false";
+  note(ui.away, fill(strings.back, { seconds }), "away");
+  if (state.stream?.getTracks().some((track) => track.readyState === "ended")) acquire();
+}
+
+function clearAway() {
+  state.awaySince = 0;
+  note(ui.away, "", "away");
+  document.title = PAGE_TITLE;
+}
+
 
 function updateStats() {
   if (!state.broadcast?.started_at || state.finished) return;
-  const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(state.broadcast.started_at)) / 1000));
-  const hh = String(Math.floor(seconds / 3600));
-  const mm = String(Math.floor((seconds % 3600) / 60)).padStart(2, "0");
-  const ss = String(seconds % 60).padStart(2, "0");
-  ui.elapsed.textContent = `${hh}:${mm}:${ss}`;
-  const onWire = state.sentBytes - backlogBytes();
+  ui.elapsed.textContent = formatClock((Date.now() - Date.parse(state.broadcast.started_at)) / 1000);
+  const onWire = state.sentBytes - backlogBytes(state);
   state.rateWindow.push([performance.now(), onWire]);
   if (state.rateWindow.length > 5) state.rateWindow.shift();
   const [t0, b0] = state.rateWindow[0];
@@ -383,28 +414,39 @@ function updateStats() {
 }
 
 // --- start -----------------------------------------------------------------------
+function listen() {
+  ui.form.addEventListener("submit", goLive);
+  ui.retryButton.addEventListener("click", acquire);
+  ui.endButton.addEventListener("click", askToEnd);
+  ui.endConfirm.addEventListener("click", end);
+  ui.endCancel.addEventListener("click", () => ui.endDialog.close());
+  ui.muteButton.addEventListener("click", () => setMuted(!state.muted));
+  ui.switchButton.addEventListener("click", switchCamera);
+  ui.copyButton.addEventListener("click", copyLink);
+  ui.takeOverButton.addEventListener("click", () => {
+    showTakeOver(false);
+    if (ui.livePanel.hidden) begin(state.broadcast, true);
+    else openSocket(true);
+  });
+  ui.camera.addEventListener("change", acquire);
+  ui.microphone.addEventListener("change", acquire);
+  document.addEventListener("visibilitychange", onVisibility);
+  setInterval(() => watchUplink(state, (key) => warn(strings[key] || "")), 250);
+  setInterval(updateStats, 1000);
+}
+
 async function main() {
   if (!supported()) {
-    say(strings.unsupported, "error");
-    root.dataset.devices = "unsupported";
-    ui.goButton.disabled = true;
+    blockGoing(strings.unsupported, "unsupported");
+    ui.goBlocked.hidden = true; // the notice says it all: no camera will fix it
     return;
   }
   if (root.dataset.xpostModule) {
     state.xpost = await import(root.dataset.xpostModule).catch(() => null);
   }
   setConnection("ready");
-  ui.form.addEventListener("submit", goLive);
-  ui.endButton.addEventListener("click", end);
-  ui.takeOverButton.addEventListener("click", () => {
-    ui.takeOverButton.hidden = true;
-    if (ui.stats.hidden) begin(state.broadcast, true);
-    else openSocket(true);
-  });
-  ui.camera.addEventListener("change", acquire);
-  ui.microphone.addEventListener("change", acquire);
-  setInterval(watchUplink, 250);
-  setInterval(updateStats, 1000);
+  listen();
+  followPermission();
   await acquire();
   const resumeEl = document.getElementById("live-broadcast");
   const resume = resumeEl ? JSON.parse(resumeEl.textContent) : null;
@@ -416,7 +458,7 @@ async function main() {
       begin(resume, false);
     } else {
       say(strings.resume);
-      ui.takeOverButton.hidden = false;
+      showTakeOver(true);
     }
   }
 }

@@ -1,7 +1,9 @@
 // The go-live post to X, as the broadcaster sees it: queued -> posted (with a link to the
 // post), or the failure reason. The element carries the localized strings as data
 // attributes (see templates/accounts/_x_post_status.html); text goes in with
-// textContent only, never innerHTML.
+// textContent only, never innerHTML. A reason reads "trying again" only while the post
+// is still queued; once it failed, it says why it was not posted and, when the element
+// has data-share-url (X's share intent), offers to post the link by hand.
 //
 //   renderXPostStatus(element, {state, post_url, reason})   // from the publish socket
 //   startXPostStatus(element, {url})  // state from `url` (or data-url); polls while not
@@ -11,6 +13,12 @@
 //                              // "none", or the endpoint refuses: 403/404)
 
 const FINAL_STATES = new Set(["posted", "failed", "needs_reconnect"]);
+// Which strings explain a reason code, by state: retrying, or given up.
+const REASON_PREFIX = { queued: "reason", posting: "reason", failed: "failed" };
+// Failures the broadcaster can make up for by posting the link themselves (not a
+// broadcast that was removed).
+const SHAREABLE = (state, reason) =>
+  (state === "failed" && reason !== "withdrawn") || state === "needs_reconnect";
 
 // The dataset name of data-<prefix>-<key> (state and reason codes use "_" for "-").
 function datasetKey(prefix, key) {
@@ -24,6 +32,7 @@ function label(element, prefix, key, fallbackKey) {
 }
 
 function safeHttpUrl(value) {
+  if (!value) return null;
   try {
     const url = new URL(value, window.location.href);
     return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
@@ -44,10 +53,11 @@ export function renderXPostStatus(element, message) {
   text.textContent = label(element, "label", state, "unknown");
   element.append(text);
 
-  if (message.reason && state !== "posted") {
+  const prefix = REASON_PREFIX[state];
+  if (prefix && (message.reason || state === "failed")) {
     const reason = document.createElement("span");
     reason.className = "xpost-reason";
-    reason.textContent = label(element, "reason", message.reason, "default");
+    reason.textContent = label(element, prefix, message.reason || "default", "default");
     element.append(" ", reason);
   }
 
@@ -67,6 +77,18 @@ export function renderXPostStatus(element, message) {
     link.href = reconnectUrl;
     link.className = "btn btn-primary btn-small";
     link.textContent = element.dataset.reconnectLabel || reconnectUrl;
+    element.append(" ", link);
+  }
+
+  const shareUrl = safeHttpUrl(element.dataset.shareUrl);
+  if (shareUrl && SHAREABLE(state, message.reason)) {
+    const link = document.createElement("a");
+    link.href = shareUrl;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.className = "btn btn-ghost btn-small xpost-share";
+    link.dataset.xpostShare = "";
+    link.textContent = element.dataset.shareLabel || shareUrl;
     element.append(" ", link);
   }
 }

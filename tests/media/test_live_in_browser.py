@@ -68,8 +68,9 @@ def test_viewers_watch_live_across_a_broadcaster_reconnect_until_the_owner_ends_
             assert viewer.evaluate("window.__sameDocument") is True
         assert studio.eval_on_selector("[data-go-live]", "el => el.dataset.connection") == "live"
 
-        # The owner ends it: both viewers say so.
+        # The owner ends it (and confirms): both viewers say so.
         studio.click("[data-end-button]")
+        studio.click("[data-end-confirm]")
         for viewer in (early, late):
             wait_for_player_state(viewer, "ended")
             assert "ended" in playback(viewer)["status"]

@@ -109,6 +109,7 @@ PAGES = [
         args=lambda world: {"handle": world.broadcast.owner.handle},
     ),
     Http("broadcast state API", "broadcast:api", each(OK), args=_the_broadcast),
+    Http("live listing API", "broadcast:live_api", each(OK)),
     Http(
         "live picture, shown on link cards",
         "broadcast:thumbnail",
