@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
@@ -85,7 +86,9 @@ def broadcaster(request, handle):
     user = (
         get_user_model()
         .objects.filter(handle__iexact=handle, is_active=True)
-        .order_by("-last_login")
+        # A handle freed on X and taken by someone else: the one who signed in last (NULLs
+        # last: PostgreSQL would sort a never-signed-in account first).
+        .order_by(F("last_login").desc(nulls_last=True), "-pk")
         .first()
     )
     if user is None:

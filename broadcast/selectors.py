@@ -104,6 +104,11 @@ def viewer_counts(slugs):
         return dict.fromkeys(slugs)
 
 
+def public_name(user):
+    """The name public JSON shows: never the internal user name (x<X id>)."""
+    return user.display_name or (f"@{user.handle}" if user.handle else "")
+
+
 def broadcast_state(broadcast):
     """The public JSON state of /api/broadcasts/<slug>."""
     owner = broadcast.owner
@@ -113,7 +118,7 @@ def broadcast_state(broadcast):
         "title": broadcast.title,
         "broadcaster": {
             "handle": owner.handle,
-            "name": owner.name_for_display,
+            "name": public_name(owner),
         },
         "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,
         "ended_at": broadcast.ended_at.isoformat() if broadcast.ended_at else None,
@@ -152,7 +157,7 @@ def _listing_entry(broadcast, viewers):
         "url": broadcast.get_absolute_url(),
         "broadcaster": {
             "handle": handle,
-            "name": owner.name_for_display,
+            "name": public_name(owner),
             "url": reverse("broadcast:broadcaster", kwargs={"handle": handle}) if handle else None,
         },
         "started_at": broadcast.started_at.isoformat() if broadcast.started_at else None,

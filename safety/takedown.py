@@ -75,6 +75,8 @@ def take_down(*, broadcast, by, rule, reason="", restrict_days=None):
         Broadcast.objects.filter(pk=broadcast.pk).update(end_reason=EndReason.REMOVED)
         broadcast.refresh_from_db()
     close_room(broadcast=broadcast, reason=EndReason.REMOVED)
+    # The home page's cached listing (public, cached a few seconds) drops it at once.
+    transaction.on_commit(broadcast_selectors.forget_cached_live_listing)
     # The owner's posts about it: the go-live post and their own chat echoes. Viewers'
     # echoes are theirs, made at their request, and stay unless they are acted on.
     deleting = post_deletion.delete_posts_of(
